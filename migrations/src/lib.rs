@@ -1,0 +1,20 @@
+//! The Beraad database schema as ordered sea-orm migrations, portable between SQLite and
+//! PostgreSQL. Nothing here knows about the server: it only shapes tables.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_schema;
+mod m20261123_000002_append_only_audit;
+
+/// All migrations of Beraad, in the order they are applied.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_schema::Migration),
+            Box::new(m20261123_000002_append_only_audit::Migration),
+        ]
+    }
+}

@@ -1,0 +1,147 @@
+//! Domain vocabulary of Beraad: the closed sets of values (verdicts, roles, statuses…)
+//! and the secrets a person holds (invite codes, session tokens). Pure code: this module
+//! depends on neither axum nor sea-orm, so its rules can be tested on their own.
+
+pub mod secrets;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a closed set of values stored and sent as lower-case Dutch or English words,
+/// with parsing that names what was expected.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word under which this value is stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+
+            /// Parses the stored or sent word; `None` if it is not one of [`Self::ALL`].
+            pub fn parse(word: &str) -> Option<Self> {
+                match word { $($word => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The accepted words, for error messages.
+            pub fn expected() -> String {
+                [$($word),+].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// A panelist's verdict on the municipality's decision.
+    Verdict { Agree = "eens", Disagree = "oneens", Doubt = "twijfel" }
+);
+
+word_enum!(
+    /// A panelist's weighing (*waardering*) of someone else's post.
+    WeighingValue { Agree = "agree", Disagree = "disagree", Pass = "pass" }
+);
+
+word_enum!(
+    /// Why a panelist flags (*meldt*) a post.
+    FlagReason {
+        PersonalData = "persoonsgegevens",
+        Offensive = "beledigend",
+        Spam = "spam",
+        OffTopic = "off-topic",
+        Other = "anders",
+    }
+);
+
+word_enum!(
+    /// A staff member's role within one municipality.
+    Role { Admin = "admin", Moderator = "moderator", Analyst = "analyst" }
+);
+
+word_enum!(
+    /// Where a case is in its life.
+    CaseStatus {
+        Draft = "draft",
+        Scheduled = "scheduled",
+        Open = "open",
+        Closed = "closed",
+        Archived = "archived",
+    }
+);
+
+word_enum!(
+    /// Whether posts are visible at once (post) or held until approved (pre).
+    ModerationMode { Post = "post", Pre = "pre" }
+);
+
+word_enum!(
+    /// The outcome of the municipality's decision.
+    Outcome { Granted = "toegekend", Refused = "afgewezen", PartlyGranted = "deels_toegekend" }
+);
+
+word_enum!(
+    /// The law a case was decided under.
+    LegalDomain { Wmo = "wmo", Jeugdwet = "jeugdwet", Participatiewet = "participatiewet" }
+);
+
+word_enum!(
+    /// Moderation and authorship state of a post.
+    PostStatus {
+        Visible = "visible",
+        Pending = "pending",
+        Hidden = "hidden",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
+);
+
+impl CaseStatus {
+    /// Panelists see a case only once it has been opened.
+    pub fn visible_to_panelists(self) -> bool {
+        matches!(self, CaseStatus::Open | CaseStatus::Closed | CaseStatus::Archived)
+    }
+
+    /// Texts and settings of a case can be changed until it opens.
+    pub fn editable(self) -> bool {
+        matches!(self, CaseStatus::Draft | CaseStatus::Scheduled)
+    }
+}
+
+/// Length of a text as a person counts it: characters, not bytes, ignoring the
+/// whitespace around it.
+pub fn text_length(text: &str) -> usize {
+    text.trim().chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(*v));
+        }
+        assert_eq!(FlagReason::parse("off-topic"), Some(FlagReason::OffTopic));
+        assert_eq!(Verdict::parse("EENS"), None);
+        assert_eq!(Verdict::expected(), "eens, oneens, twijfel");
+    }
+
+    #[test]
+    fn text_length_counts_characters() {
+        assert_eq!(text_length("  één ßtraat  "), 10);
+    }
+}

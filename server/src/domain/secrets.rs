@@ -1,0 +1,105 @@
+//! Secrets people hold: invite codes from the letter and session tokens. Only hashes of
+//! them are stored; the plain values never reach a log.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// The 32 symbols invite codes are drawn from: digits and capitals without 0/O and 1/I,
+/// which a reader of a paper letter confuses.
+pub const INVITE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// Length of an invite code: 13 symbols of 5 bits each, 65 random bits.
+pub const INVITE_LENGTH: usize = 13;
+
+/// A fresh random invite code in its plain (ungrouped) form.
+pub fn new_invite_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    (0..INVITE_LENGTH)
+        .map(|_| INVITE_ALPHABET[rng.gen_range(0..INVITE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The code as printed on a letter: groups of four and five, e.g. `ABCD-EFGH-JKLMN`.
+pub fn format_invite_code(code: &str) -> String {
+    if code.len() != INVITE_LENGTH {
+        return code.to_owned();
+    }
+    format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..])
+}
+
+/// Brings a typed code to its plain form: capitals, without the spaces, dots and dashes
+/// people add when they copy it from a letter.
+pub fn normalize_invite_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '.')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Whether a normalized code could have been issued at all (cheap check before a lookup).
+pub fn plausible_invite_code(code: &str) -> bool {
+    code.len() == INVITE_LENGTH && code.bytes().all(|b| INVITE_ALPHABET.contains(&b))
+}
+
+/// The stored form of an invite code. Codes carry 65 random bits, so a plain SHA-256
+/// with a domain prefix cannot be reversed by guessing.
+pub fn hash_invite_code(normalized: &str) -> String {
+    sha256_hex(&format!("beraad-invite:{normalized}"))
+}
+
+/// A new session token (256 random bits) for the cookie.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a session token.
+pub fn hash_token(token: &str) -> String {
+    sha256_hex(&format!("beraad-session:{token}"))
+}
+
+/// A short random hex string (128 bits), for salts and epochs.
+pub fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// SHA-256 of a string, hex encoded.
+pub fn sha256_hex(input: &str) -> String {
+    hex::encode(Sha256::digest(input.as_bytes()))
+}
+
+/// SHA-256 of bytes, hex encoded.
+pub fn sha256_hex_bytes(input: &[u8]) -> String {
+    hex::encode(Sha256::digest(input))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_use_the_alphabet_and_normalize_back() {
+        let code = new_invite_code();
+        assert!(plausible_invite_code(&code), "{code}");
+        let printed = format_invite_code(&code);
+        assert_eq!(printed.len(), INVITE_LENGTH + 2);
+        assert_eq!(normalize_invite_code(&printed.to_lowercase()), code);
+        assert_eq!(normalize_invite_code(" abcd efgh-jklmn "), "ABCDEFGHJKLMN");
+        assert!(!plausible_invite_code("ABCDEFGHJKLMO"));
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.len() >= 43);
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+}

@@ -1,0 +1,187 @@
+//! The HTTP door: routes, middleware and the JSON API under `/api/v1`. Handlers are thin:
+//! they extract, call one service function and answer; every rule lives in
+//! [`crate::service`].
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod openapi;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use self::error::ApiError;
+use crate::service::Service;
+
+/// Largest request body accepted (64 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Settings of the HTTP door.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Origins (`scheme://host[:port]`) allowed to make state-changing requests and open
+    /// WebSockets from a browser.
+    pub allowed_origins: Vec<String>,
+    /// Whether cookies carry `Secure` (when served over TLS).
+    pub secure_cookies: bool,
+    /// Whether to take the client address from `X-Forwarded-For`.
+    pub trust_proxy: bool,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service layer.
+    pub service: Arc<Service>,
+    /// HTTP settings.
+    pub settings: Arc<HttpSettings>,
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let api = routes::api_routes()
+        .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/", get(routes::pages::landing))
+        .route("/static/beraad.css", get(routes::pages::stylesheet))
+        .route("/logout", post(routes::pages::logout_form))
+        .fallback(routes::pages::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), origin_guard))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(security_headers())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, SetResponseHeaderLayer<HeaderValue>>,
+    >,
+> {
+    let csp = HeaderValue::from_static(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
+    tower::layer::util::Stack::new(
+        SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp),
+        tower::layer::util::Stack::new(
+            SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            tower::layer::util::Stack::new(
+                SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+                SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            ),
+        ),
+    )
+}
+
+/// Refuses state-changing requests whose `Origin` header names a site not on the
+/// allowlist (a browser always sends it on such requests; other clients may omit it).
+async fn origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe
+        && let Some(origin) = req.headers().get(header::ORIGIN)
+    {
+        let allowed = origin
+            .to_str()
+            .map(|o| state.settings.allowed_origins.iter().any(|a| a == o))
+            .unwrap_or(false);
+        if !allowed {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "Dit verzoek komt van een website die hier niet mag schrijven.",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Router,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn bind(addr: &str, state: AppState) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Server {
+            listener,
+            app: router(state),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then lets open requests finish.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.app
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}
+
+/// Runs housekeeping every `every` until the process ends.
+pub fn spawn_housekeeping(service: Arc<Service>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = service.housekeeping().await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    })
+}

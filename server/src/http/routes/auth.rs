@@ -1,0 +1,83 @@
+//! `/api/v1/auth`: log in with an invite code or e-mail and password, look at and end the
+//! session.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{Auth, ClientIp, Json, SESSION_COOKIE};
+use crate::http::AppState;
+use crate::service::auth::{Login, SessionView};
+
+/// A panelist's login.
+#[derive(Deserialize, ToSchema)]
+pub struct InviteLogin {
+    /// The code from the letter (spaces and dashes are ignored).
+    pub code: String,
+}
+
+/// A staff login.
+#[derive(Deserialize, ToSchema)]
+pub struct StaffLogin {
+    /// E-mail address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+fn session_cookie(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .max_age(time_duration(max_age_secs))
+        .build()
+}
+
+fn time_duration(secs: i64) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(secs)
+}
+
+fn logged_in(state: &AppState, jar: CookieJar, login: Login) -> Response {
+    let ttl = state.service.settings.session_ttl.num_seconds();
+    let jar = jar.add(session_cookie(state, login.token, ttl));
+    (jar, axum::Json(login.view)).into_response()
+}
+
+/// Logs a panelist in with the code from their letter.
+#[utoipa::path(post, path = "/api/v1/auth/invite", tag = "auth", request_body = InviteLogin,
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login_invite(State(state): State<AppState>, ClientIp(ip): ClientIp, jar: CookieJar, Json(body): Json<InviteLogin>) -> Result<Response, ApiError> {
+    let login = state.service.login_panelist(&body.code, ip).await?;
+    Ok(logged_in(&state, jar, login))
+}
+
+/// Logs a staff member in.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = StaffLogin,
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login_staff(State(state): State<AppState>, ClientIp(ip): ClientIp, jar: CookieJar, Json(body): Json<StaffLogin>) -> Result<Response, ApiError> {
+    let login = state.service.login_staff(&body.email, &body.password, ip).await?;
+    Ok(logged_in(&state, jar, login))
+}
+
+/// Ends the session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, Auth(auth): Auth, jar: CookieJar) -> Result<Response, ApiError> {
+    state.service.logout(&auth).await?;
+    let jar = jar.add(session_cookie(&state, String::new(), 0));
+    Ok((StatusCode::NO_CONTENT, jar).into_response())
+}
+
+/// The current session, with the CSRF token for writes.
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
+pub async fn session(State(state): State<AppState>, Auth(auth): Auth) -> axum::Json<SessionView> {
+    axum::Json(state.service.session_view(&auth))
+}

@@ -1,0 +1,124 @@
+//! `/api/v1/cases`: list, read, write, schedule, open and close cases; read a case's
+//! event log; export its thread.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{Auth, ClientIp, Json, Path, Query};
+use crate::http::AppState;
+use crate::service::cases::{CaseChanges, CaseSummary, CaseView, EventPage, NewCase, Schedule};
+use crate::service::export::ExportFormat;
+use crate::service::AuditContext;
+
+/// Filter for the case list.
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only cases of this municipality (staff).
+    pub municipality: Option<String>,
+}
+
+/// Lists the cases the actor may see.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
+    responses((status = 200, body = [CaseSummary]), (status = 401, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, Auth(auth): Auth, Query(q): Query<ListQuery>) -> Result<axum::Json<Vec<CaseSummary>>, ApiError> {
+    Ok(axum::Json(state.service.list_cases(&auth.actor, q.municipality.as_deref()).await?))
+}
+
+/// Creates a case as a draft (admins).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
+    responses((status = 201, body = CaseView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Json(body): Json<NewCase>) -> Result<Response, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    let view = state.service.create_case(&auth.actor, body, &ctx).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// Reads a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>) -> Result<axum::Json<CaseView>, ApiError> {
+    Ok(axum::Json(state.service.get_case(&auth.actor, id).await?))
+}
+
+/// Changes a case (admins; texts only before it opens).
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = CaseChanges,
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>, Json(body): Json<CaseChanges>) -> Result<axum::Json<CaseView>, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    Ok(axum::Json(state.service.update_case(&auth.actor, id, body, &ctx).await?))
+}
+
+/// Schedules a case to open (admins).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/schedule", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = Schedule,
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn schedule(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>, Json(body): Json<Schedule>) -> Result<axum::Json<CaseView>, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    Ok(axum::Json(state.service.schedule_case(&auth.actor, id, body, &ctx).await?))
+}
+
+/// Opens a case now (admins).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/open", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody)))]
+pub async fn open(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>) -> Result<axum::Json<CaseView>, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    Ok(axum::Json(state.service.open_case(&auth.actor, id, &ctx).await?))
+}
+
+/// Closes a case now (admins).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/close", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody)))]
+pub async fn close(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>) -> Result<axum::Json<CaseView>, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    Ok(axum::Json(state.service.close_case(&auth.actor, id, &ctx).await?))
+}
+
+/// Position in the event log.
+#[derive(Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// Return events after this sequence number (default 0).
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u64>,
+}
+
+/// Reads a case's event log after a sequence number.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = i64, Path, description = "Case id"), EventsQuery),
+    responses((status = 200, body = EventPage), (status = 404, body = ErrorBody)))]
+pub async fn events(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, Query(q): Query<EventsQuery>) -> Result<axum::Json<EventPage>, ApiError> {
+    Ok(axum::Json(state.service.events_after(&auth.actor, id, q.after.unwrap_or(0), q.limit.unwrap_or(100)).await?))
+}
+
+/// Export format.
+#[derive(Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// `jsonl` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// Exports a case's thread (analysts and admins); audited.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/export", tag = "cases", params(("id" = i64, Path, description = "Case id"), ExportQuery),
+    responses((status = 200, description = "JSON Lines or CSV"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>, Query(q): Query<ExportQuery>) -> Result<Response, ApiError> {
+    let format = ExportFormat::parse(q.format.as_deref().unwrap_or("jsonl")).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_format", "Kies als formaat jsonl of csv.")
+    })?;
+    let ctx = AuditContext::new(&auth.actor, ip);
+    let mut out: Vec<u8> = Vec::new();
+    state.service.export_case(Some(&auth.actor), id, format, &ctx, &mut out).await?;
+    let (ctype, ext) = match format {
+        ExportFormat::JsonLines => ("application/jsonl; charset=utf-8", "jsonl"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"casus-{id}.{ext}\"")),
+        ],
+        out,
+    )
+        .into_response())
+}

@@ -1,0 +1,36 @@
+//! Route handlers, one module per resource. Each handler extracts, calls one service
+//! function and answers.
+
+pub mod auth;
+pub mod cases;
+pub mod health;
+pub mod pages;
+pub mod posts;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::AppState;
+
+/// Every route under `/api/v1`.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(super::openapi::openapi_json))
+        .route("/auth/invite", post(auth::login_invite))
+        .route("/auth/login", post(auth::login_staff))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/session", get(auth::session))
+        .route("/cases", get(cases::list).post(cases::create))
+        .route("/cases/{id}", get(cases::get).patch(cases::update))
+        .route("/cases/{id}/schedule", post(cases::schedule))
+        .route("/cases/{id}/open", post(cases::open))
+        .route("/cases/{id}/close", post(cases::close))
+        .route("/cases/{id}/events", get(cases::events))
+        .route("/cases/{id}/export", get(cases::export))
+        .route("/cases/{id}/posts", get(posts::thread).post(posts::create))
+        .route("/posts/{id}", get(posts::get).patch(posts::edit))
+        .route("/posts/{id}/withdraw", post(posts::withdraw))
+        .route("/posts/{id}/weighing", axum::routing::put(posts::weigh))
+        .route("/posts/{id}/flags", post(posts::flag))
+        .route("/posts/{id}/revisions", get(posts::revisions))
+}

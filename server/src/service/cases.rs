@@ -1,0 +1,836 @@
+//! Cases: reading them (per role), writing and scheduling them (admins), opening and
+//! closing them (by hand or when due), and reading a case's event log.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{Error, Result};
+use super::policy::{self, Actor};
+use super::{AuditContext, Service};
+use crate::domain::secrets::random_hex;
+use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role, Verdict, text_length};
+use crate::store::entities::{case, case_event};
+use crate::store::{audit, cases, events, people, posts};
+
+/// One rule of the legal frame, explained.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FrameItem {
+    /// E.g. "Artikel 2.3.5 Wmo 2015".
+    pub title: String,
+    /// What it means for this case, in plain words.
+    pub text: String,
+}
+
+/// One step of the decision trail.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TrailStep {
+    /// Date of the step (`YYYY-MM-DD`), if known.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// E.g. "Keukentafelgesprek".
+    pub step: String,
+    /// What happened.
+    pub text: String,
+}
+
+/// Verdict counts of a case.
+#[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Tally {
+    /// Reactions agreeing with the decision.
+    pub eens: i64,
+    /// Reactions disagreeing.
+    pub oneens: i64,
+    /// Reactions in doubt.
+    pub twijfel: i64,
+    /// All reactions.
+    pub total: i64,
+}
+
+/// A case as the actor may see it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    /// Case id.
+    pub id: i64,
+    /// Municipality slug.
+    pub municipality: String,
+    /// Title.
+    pub title: String,
+    /// Law the decision was made under.
+    pub domain: LegalDomain,
+    /// What was applied for.
+    pub provision: String,
+    /// Outcome of the decision.
+    pub outcome: Outcome,
+    /// Short summary for lists.
+    pub summary: String,
+    /// The applicant's situation.
+    pub situation: String,
+    /// The decision.
+    pub decision: String,
+    /// The considerations (*overwegingen*).
+    pub considerations: Vec<String>,
+    /// The legal frame (*kaders*).
+    pub frame: Vec<FrameItem>,
+    /// The decision trail.
+    pub trail: Vec<TrailStep>,
+    /// Questions put to the panel.
+    pub questions: Vec<String>,
+    /// Status.
+    pub status: CaseStatus,
+    /// When the case opens (or opened).
+    pub opens_at: Option<DateTime<Utc>>,
+    /// When the case closes (or closed).
+    pub closes_at: Option<DateTime<Utc>>,
+    /// Post- or pre-moderation.
+    pub moderation_mode: ModerationMode,
+    /// Minimum length of a post, in characters.
+    pub min_length: i32,
+    /// Maximum length of a post, in characters.
+    pub max_length: i32,
+    /// Maximum reply nesting below a reaction.
+    pub max_depth: i32,
+    /// Whether links are allowed in posts.
+    pub allow_links: bool,
+    /// Whether panelists see the tally only after giving their own verdict.
+    pub hide_tallies_until_reacted: bool,
+    /// Slugs of the panels the case is put before (staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub panels: Option<Vec<String>>,
+    /// The municipality's written response, once given.
+    pub response: Option<String>,
+    /// The last sequence number of the case's event log.
+    pub event_seq: i64,
+    /// Epoch of the event log; a change means positions held by clients are void.
+    pub event_epoch: String,
+    /// The id of the actor's own reaction, if any (panelists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_reaction_id: Option<i64>,
+    /// Verdict counts, when the actor may see them.
+    pub tally: Option<Tally>,
+}
+
+/// A case in a list.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CaseSummary {
+    /// Case id.
+    pub id: i64,
+    /// Municipality slug.
+    pub municipality: String,
+    /// Title.
+    pub title: String,
+    /// What was applied for.
+    pub provision: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Summary.
+    pub summary: String,
+    /// Status.
+    pub status: CaseStatus,
+    /// When it opens.
+    pub opens_at: Option<DateTime<Utc>>,
+    /// When it closes.
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+/// Fields of a new case. Texts are plain; paragraphs are separated by blank lines.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    /// Municipality slug.
+    pub municipality: String,
+    /// Title (3–200 characters).
+    pub title: String,
+    /// `wmo`, `jeugdwet` or `participatiewet`.
+    pub domain: String,
+    /// What was applied for.
+    pub provision: String,
+    /// `toegekend`, `afgewezen` or `deels_toegekend`.
+    pub outcome: String,
+    /// Short summary.
+    #[serde(default)]
+    pub summary: String,
+    /// The applicant's situation.
+    pub situation: String,
+    /// The decision.
+    pub decision: String,
+    /// Considerations.
+    #[serde(default)]
+    pub considerations: Vec<String>,
+    /// Legal frame.
+    #[serde(default)]
+    pub frame: Vec<FrameItem>,
+    /// Decision trail.
+    #[serde(default)]
+    pub trail: Vec<TrailStep>,
+    /// Questions to the panel.
+    #[serde(default)]
+    pub questions: Vec<String>,
+    /// Slugs of the panels to put the case before.
+    #[serde(default)]
+    pub panels: Vec<String>,
+    /// `post` (default) or `pre`.
+    #[serde(default)]
+    pub moderation_mode: Option<String>,
+    /// Minimum post length (default 20).
+    #[serde(default)]
+    pub min_length: Option<i32>,
+    /// Maximum post length (default 2000).
+    #[serde(default)]
+    pub max_length: Option<i32>,
+    /// Maximum reply nesting (default 3).
+    #[serde(default)]
+    pub max_depth: Option<i32>,
+    /// Whether links are allowed (default no).
+    #[serde(default)]
+    pub allow_links: Option<bool>,
+    /// Whether tallies stay hidden until a panelist reacted (default yes).
+    #[serde(default)]
+    pub hide_tallies_until_reacted: Option<bool>,
+}
+
+/// Changes to a case; absent fields stay as they are.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseChanges {
+    /// Title.
+    pub title: Option<String>,
+    /// Law.
+    pub domain: Option<String>,
+    /// Provision.
+    pub provision: Option<String>,
+    /// Outcome.
+    pub outcome: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Situation.
+    pub situation: Option<String>,
+    /// Decision.
+    pub decision: Option<String>,
+    /// Considerations.
+    pub considerations: Option<Vec<String>>,
+    /// Legal frame.
+    pub frame: Option<Vec<FrameItem>>,
+    /// Trail.
+    pub trail: Option<Vec<TrailStep>>,
+    /// Questions.
+    pub questions: Option<Vec<String>>,
+    /// Panels.
+    pub panels: Option<Vec<String>>,
+    /// Moderation mode.
+    pub moderation_mode: Option<String>,
+    /// Minimum post length.
+    pub min_length: Option<i32>,
+    /// Maximum post length.
+    pub max_length: Option<i32>,
+    /// Maximum reply nesting.
+    pub max_depth: Option<i32>,
+    /// Links allowed.
+    pub allow_links: Option<bool>,
+    /// Tallies hidden until reacted.
+    pub hide_tallies_until_reacted: Option<bool>,
+    /// The municipality's response (may also be set after closing).
+    pub response: Option<String>,
+}
+
+/// When a case opens and closes.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Opening time (in the future).
+    pub opens_at: DateTime<Utc>,
+    /// Closing time (after opening), if fixed.
+    #[serde(default)]
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+/// An entry of a case's event log.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// Sequence number within the case.
+    pub seq: i64,
+    /// Kind, e.g. `post.created`.
+    pub event: String,
+    /// Post concerned, if any.
+    pub post_id: Option<i64>,
+    /// Facts of the event (never a post body).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// A page of a case's event log.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// Events after the requested position, in order.
+    pub events: Vec<EventView>,
+    /// The case's current last sequence number.
+    pub head: i64,
+    /// Epoch of the log.
+    pub epoch: String,
+}
+
+const MAX_TEXT: usize = 20_000;
+const MAX_ITEMS: usize = 50;
+const DEFAULT_MIN_LENGTH: i32 = 20;
+const DEFAULT_MAX_LENGTH: i32 = 2000;
+const DEFAULT_MAX_DEPTH: i32 = 3;
+
+fn check_text(field: &'static str, value: &str, min: usize) -> Result<()> {
+    let n = text_length(value);
+    if n < min {
+        return Err(Error::invalid(
+            "invalid_field",
+            format!("Het veld '{field}' is te kort (minstens {min} tekens)."),
+        ));
+    }
+    if n > MAX_TEXT {
+        return Err(Error::invalid(
+            "invalid_field",
+            format!("Het veld '{field}' is te lang (hoogstens {MAX_TEXT} tekens)."),
+        ));
+    }
+    Ok(())
+}
+
+fn check_list<T>(field: &'static str, items: &[T], text_of: impl Fn(&T) -> Vec<&str>) -> Result<()> {
+    if items.len() > MAX_ITEMS {
+        return Err(Error::invalid(
+            "invalid_field",
+            format!("Het veld '{field}' heeft te veel onderdelen (hoogstens {MAX_ITEMS})."),
+        ));
+    }
+    for item in items {
+        for t in text_of(item) {
+            check_text(field, t, 1)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_word<T>(field: &'static str, value: &str, parse: fn(&str) -> Option<T>, expected: String) -> Result<T> {
+    parse(value).ok_or_else(|| {
+        Error::invalid(
+            "invalid_field",
+            format!("Ongeldige waarde voor '{field}': kies uit {expected}."),
+        )
+    })
+}
+
+fn json_list<T: Serialize>(items: &T) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn read_list<T: for<'de> Deserialize<'de>>(text: &str) -> Vec<T> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Checks post-length and nesting settings together.
+fn check_limits(min: i32, max: i32, depth: i32) -> Result<()> {
+    if !(1..=10_000).contains(&max) || !(1..=max).contains(&min) {
+        return Err(Error::invalid(
+            "invalid_field",
+            "Minimale en maximale lengte moeten tussen 1 en 10000 liggen, minimaal niet boven maximaal.",
+        ));
+    }
+    if !(0..=10).contains(&depth) {
+        return Err(Error::invalid(
+            "invalid_field",
+            "De maximale diepte van antwoorden ligt tussen 0 en 10.",
+        ));
+    }
+    Ok(())
+}
+
+impl Service {
+    async fn load_case(&self, actor: &Actor, id: i64) -> Result<(case::Model, Vec<i64>)> {
+        let db = self.store.db();
+        let case = cases::case_by_id(db, id)
+            .await?
+            .ok_or_else(|| Error::not_found("case_not_found"))?;
+        let panels = cases::panels_of_case(db, id).await?;
+        policy::require_case_visible(actor, &case, &panels)?;
+        Ok((case, panels))
+    }
+
+    /// Loads a case the actor may see, or `case_not_found`.
+    pub async fn visible_case(&self, actor: &Actor, id: i64) -> Result<case::Model> {
+        self.load_case(actor, id).await.map(|(c, _)| c)
+    }
+
+    /// Loads a case for an admin of its municipality.
+    async fn admin_case(&self, actor: &Actor, id: i64) -> Result<case::Model> {
+        let case = cases::case_by_id(self.store.db(), id)
+            .await?
+            .ok_or_else(|| Error::not_found("case_not_found"))?;
+        match policy::require_role(actor, case.municipality_id, Role::Admin) {
+            Err(Error::NotFound { .. }) => Err(Error::not_found("case_not_found")),
+            Err(e) => Err(e),
+            Ok(_) => Ok(case),
+        }
+    }
+
+    /// Cases the actor may see: a panelist's opened cases, or every case of the staff
+    /// member's municipalities (optionally one, by slug).
+    pub async fn list_cases(&self, actor: &Actor, municipality: Option<&str>) -> Result<Vec<CaseSummary>> {
+        let db = self.store.db();
+        let list = match actor {
+            Actor::Panelist(p) => {
+                cases::cases_of_panel(db, p.panel_id, &["open", "closed", "archived"]).await?
+            }
+            Actor::Staff(s) => {
+                let mut ids = s.municipality_ids();
+                if let Some(slug) = municipality {
+                    let m = people::municipality_by_slug(db, slug)
+                        .await?
+                        .filter(|m| ids.contains(&m.id))
+                        .ok_or_else(|| Error::not_found("municipality_not_found"))?;
+                    ids = vec![m.id];
+                }
+                cases::cases_of_municipalities(db, &ids).await?
+            }
+        };
+        let slugs = self.municipality_slugs(&list).await?;
+        Ok(list
+            .into_iter()
+            .map(|c| CaseSummary {
+                id: c.id,
+                municipality: slugs.get(&c.municipality_id).cloned().unwrap_or_default(),
+                title: c.title,
+                provision: c.provision,
+                outcome: Outcome::parse(&c.outcome).unwrap_or(Outcome::Refused),
+                summary: c.summary,
+                status: CaseStatus::parse(&c.status).unwrap_or(CaseStatus::Draft),
+                opens_at: c.opens_at,
+                closes_at: c.closes_at,
+            })
+            .collect())
+    }
+
+    async fn municipality_slugs(&self, list: &[case::Model]) -> Result<HashMap<i64, String>> {
+        let mut out = HashMap::new();
+        for c in list {
+            if let std::collections::hash_map::Entry::Vacant(e) = out.entry(c.municipality_id)
+                && let Some(m) = people::municipality_by_id(self.store.db(), c.municipality_id).await?
+            {
+                e.insert(m.slug);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One case as the actor may see it.
+    pub async fn get_case(&self, actor: &Actor, id: i64) -> Result<CaseView> {
+        let (case, panels) = self.load_case(actor, id).await?;
+        self.case_view(actor, case, &panels).await
+    }
+
+    async fn case_view(&self, actor: &Actor, c: case::Model, panels: &[i64]) -> Result<CaseView> {
+        let db = self.store.db();
+        let municipality = people::municipality_by_id(db, c.municipality_id)
+            .await?
+            .map(|m| m.slug)
+            .unwrap_or_default();
+        let status = CaseStatus::parse(&c.status).unwrap_or(CaseStatus::Draft);
+        let my_reaction = match actor {
+            Actor::Panelist(p) => posts::reaction_of(db, c.id, p.id).await?,
+            Actor::Staff(_) => None,
+        };
+        let show_tally = match actor {
+            Actor::Staff(_) => true,
+            Actor::Panelist(_) => {
+                !c.hide_tallies_until_reacted
+                    || my_reaction.is_some()
+                    || matches!(status, CaseStatus::Closed | CaseStatus::Archived)
+            }
+        };
+        let tally = if show_tally {
+            let counts = posts::verdict_counts(db, c.id).await?;
+            let get = |v: Verdict| counts.get(v.as_str()).copied().unwrap_or(0);
+            let (eens, oneens, twijfel) = (get(Verdict::Agree), get(Verdict::Disagree), get(Verdict::Doubt));
+            Some(Tally {
+                eens,
+                oneens,
+                twijfel,
+                total: eens + oneens + twijfel,
+            })
+        } else {
+            None
+        };
+        let panel_slugs = match actor {
+            Actor::Staff(_) => {
+                let mut slugs = Vec::new();
+                for id in panels {
+                    if let Some(p) = people::panel_by_id(db, *id).await? {
+                        slugs.push(p.slug);
+                    }
+                }
+                Some(slugs)
+            }
+            Actor::Panelist(_) => None,
+        };
+        Ok(CaseView {
+            id: c.id,
+            municipality,
+            title: c.title,
+            domain: LegalDomain::parse(&c.domain).unwrap_or(LegalDomain::Wmo),
+            provision: c.provision,
+            outcome: Outcome::parse(&c.outcome).unwrap_or(Outcome::Refused),
+            summary: c.summary,
+            situation: c.situation,
+            decision: c.decision,
+            considerations: read_list(&c.considerations),
+            frame: read_list(&c.frame),
+            trail: read_list(&c.trail),
+            questions: read_list(&c.questions),
+            status,
+            opens_at: c.opens_at,
+            closes_at: c.closes_at,
+            moderation_mode: ModerationMode::parse(&c.moderation_mode).unwrap_or(ModerationMode::Post),
+            min_length: c.min_length,
+            max_length: c.max_length,
+            max_depth: c.max_depth,
+            allow_links: c.allow_links,
+            hide_tallies_until_reacted: c.hide_tallies_until_reacted,
+            panels: panel_slugs,
+            response: c.response,
+            event_seq: c.event_seq,
+            event_epoch: c.event_epoch,
+            my_reaction_id: my_reaction.map(|p| p.id),
+            tally,
+        })
+    }
+
+    /// Resolves panel slugs to ids within one municipality.
+    async fn panel_ids(&self, municipality_id: i64, slugs: &[String]) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(slugs.len());
+        for slug in slugs {
+            let panel = people::panel_by_slug(self.store.db(), slug)
+                .await?
+                .filter(|p| p.municipality_id == municipality_id)
+                .ok_or_else(|| {
+                    Error::invalid("unknown_panel", format!("Panel '{slug}' bestaat niet in deze gemeente."))
+                })?;
+            ids.push(panel.id);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Creates a case as a draft (admins).
+    pub async fn create_case(&self, actor: &Actor, new: NewCase, audit_ctx: &AuditContext) -> Result<CaseView> {
+        let db = self.store.db();
+        let municipality = people::municipality_by_slug(db, &new.municipality)
+            .await?
+            .ok_or_else(|| Error::not_found("municipality_not_found"))?;
+        match policy::require_role(actor, municipality.id, Role::Admin) {
+            Err(Error::NotFound { .. }) => return Err(Error::not_found("municipality_not_found")),
+            other => other?,
+        };
+        check_text("title", &new.title, 3)?;
+        if text_length(&new.title) > 200 || text_length(&new.provision) > 200 {
+            return Err(Error::invalid("invalid_field", "Titel en voorziening zijn hoogstens 200 tekens."));
+        }
+        let domain = parse_word("domain", &new.domain, LegalDomain::parse, LegalDomain::expected())?;
+        let outcome = parse_word("outcome", &new.outcome, Outcome::parse, Outcome::expected())?;
+        check_text("provision", &new.provision, 2)?;
+        check_text("situation", &new.situation, 10)?;
+        check_text("decision", &new.decision, 10)?;
+        check_text("summary", &new.summary, 0)?;
+        check_list("considerations", &new.considerations, |s| vec![s.as_str()])?;
+        check_list("frame", &new.frame, |f| vec![f.title.as_str(), f.text.as_str()])?;
+        check_list("trail", &new.trail, |t| vec![t.step.as_str(), t.text.as_str()])?;
+        check_list("questions", &new.questions, |s| vec![s.as_str()])?;
+        let mode = match &new.moderation_mode {
+            Some(m) => parse_word("moderation_mode", m, ModerationMode::parse, ModerationMode::expected())?,
+            None => ModerationMode::Post,
+        };
+        let min_length = new.min_length.unwrap_or(DEFAULT_MIN_LENGTH);
+        let max_length = new.max_length.unwrap_or(DEFAULT_MAX_LENGTH);
+        let max_depth = new.max_depth.unwrap_or(DEFAULT_MAX_DEPTH);
+        check_limits(min_length, max_length, max_depth)?;
+        let panel_ids = self.panel_ids(municipality.id, &new.panels).await?;
+        let now = self.now();
+        let staff_id = match actor {
+            Actor::Staff(s) => Some(s.id),
+            Actor::Panelist(_) => None,
+        };
+        let tx = self.store.begin_write().await?;
+        let case = cases::insert_case(
+            &*tx,
+            case::ActiveModel {
+                municipality_id: Set(municipality.id),
+                title: Set(new.title.trim().to_owned()),
+                domain: Set(domain.as_str().to_owned()),
+                provision: Set(new.provision.trim().to_owned()),
+                outcome: Set(outcome.as_str().to_owned()),
+                summary: Set(new.summary.trim().to_owned()),
+                situation: Set(new.situation.trim().to_owned()),
+                decision: Set(new.decision.trim().to_owned()),
+                considerations: Set(json_list(&new.considerations)),
+                frame: Set(json_list(&new.frame)),
+                trail: Set(json_list(&new.trail)),
+                questions: Set(json_list(&new.questions)),
+                status: Set(CaseStatus::Draft.as_str().to_owned()),
+                opens_at: Set(None),
+                closes_at: Set(None),
+                moderation_mode: Set(mode.as_str().to_owned()),
+                min_length: Set(min_length),
+                max_length: Set(max_length),
+                max_depth: Set(max_depth),
+                allow_links: Set(new.allow_links.unwrap_or(false)),
+                hide_tallies_until_reacted: Set(new.hide_tallies_until_reacted.unwrap_or(true)),
+                response: Set(None),
+                event_seq: Set(0),
+                event_epoch: Set(random_hex()),
+                export_salt: Set(random_hex()),
+                created_by: Set(staff_id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await?;
+        cases::set_case_panels(&*tx, case.id, &panel_ids).await?;
+        audit::append(
+            &*tx,
+            audit_ctx.entry(Some(municipality.id), "case.create", "case", case.id.to_string(), serde_json::json!({"title": case.title})),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(case.id = case.id, "case created");
+        self.case_view(actor, case, &panel_ids).await
+    }
+
+    /// Changes a case (admins). Texts and settings can change until the case opens; the
+    /// municipality's response can be written at any time.
+    pub async fn update_case(&self, actor: &Actor, id: i64, ch: CaseChanges, audit_ctx: &AuditContext) -> Result<CaseView> {
+        let case = self.admin_case(actor, id).await?;
+        let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Draft);
+        let only_response = ch.title.is_none()
+            && ch.domain.is_none()
+            && ch.provision.is_none()
+            && ch.outcome.is_none()
+            && ch.summary.is_none()
+            && ch.situation.is_none()
+            && ch.decision.is_none()
+            && ch.considerations.is_none()
+            && ch.frame.is_none()
+            && ch.trail.is_none()
+            && ch.questions.is_none()
+            && ch.panels.is_none()
+            && ch.moderation_mode.is_none()
+            && ch.min_length.is_none()
+            && ch.max_length.is_none()
+            && ch.max_depth.is_none()
+            && ch.allow_links.is_none()
+            && ch.hide_tallies_until_reacted.is_none();
+        if !only_response && !status.editable() {
+            return Err(Error::conflict(
+                "case_not_editable",
+                "Een casus die al geopend is kan niet meer worden gewijzigd; alleen de reactie van de gemeente kan nog.",
+            ));
+        }
+        let mut am: case::ActiveModel = case.clone().into();
+        if let Some(v) = &ch.title {
+            check_text("title", v, 3)?;
+            am.title = Set(v.trim().to_owned());
+        }
+        if let Some(v) = &ch.domain {
+            am.domain = Set(parse_word("domain", v, LegalDomain::parse, LegalDomain::expected())?.as_str().to_owned());
+        }
+        if let Some(v) = &ch.provision {
+            check_text("provision", v, 2)?;
+            am.provision = Set(v.trim().to_owned());
+        }
+        if let Some(v) = &ch.outcome {
+            am.outcome = Set(parse_word("outcome", v, Outcome::parse, Outcome::expected())?.as_str().to_owned());
+        }
+        if let Some(v) = &ch.summary {
+            check_text("summary", v, 0)?;
+            am.summary = Set(v.trim().to_owned());
+        }
+        if let Some(v) = &ch.situation {
+            check_text("situation", v, 10)?;
+            am.situation = Set(v.trim().to_owned());
+        }
+        if let Some(v) = &ch.decision {
+            check_text("decision", v, 10)?;
+            am.decision = Set(v.trim().to_owned());
+        }
+        if let Some(v) = &ch.considerations {
+            check_list("considerations", v, |s| vec![s.as_str()])?;
+            am.considerations = Set(json_list(v));
+        }
+        if let Some(v) = &ch.frame {
+            check_list("frame", v, |f| vec![f.title.as_str(), f.text.as_str()])?;
+            am.frame = Set(json_list(v));
+        }
+        if let Some(v) = &ch.trail {
+            check_list("trail", v, |t| vec![t.step.as_str(), t.text.as_str()])?;
+            am.trail = Set(json_list(v));
+        }
+        if let Some(v) = &ch.questions {
+            check_list("questions", v, |s| vec![s.as_str()])?;
+            am.questions = Set(json_list(v));
+        }
+        if let Some(v) = &ch.moderation_mode {
+            am.moderation_mode = Set(parse_word("moderation_mode", v, ModerationMode::parse, ModerationMode::expected())?.as_str().to_owned());
+        }
+        let min = ch.min_length.unwrap_or(case.min_length);
+        let max = ch.max_length.unwrap_or(case.max_length);
+        let depth = ch.max_depth.unwrap_or(case.max_depth);
+        check_limits(min, max, depth)?;
+        am.min_length = Set(min);
+        am.max_length = Set(max);
+        am.max_depth = Set(depth);
+        if let Some(v) = ch.allow_links {
+            am.allow_links = Set(v);
+        }
+        if let Some(v) = ch.hide_tallies_until_reacted {
+            am.hide_tallies_until_reacted = Set(v);
+        }
+        if let Some(v) = &ch.response {
+            check_text("response", v, 0)?;
+            am.response = Set(Some(v.trim().to_owned()).filter(|s| !s.is_empty()));
+        }
+        let panel_ids = match &ch.panels {
+            Some(slugs) => Some(self.panel_ids(case.municipality_id, slugs).await?),
+            None => None,
+        };
+        let now = self.now();
+        am.updated_at = Set(now);
+        let tx = self.store.begin_write().await?;
+        let saved = cases::update_case(&*tx, am).await?;
+        if let Some(ids) = &panel_ids {
+            cases::set_case_panels(&*tx, id, ids).await?;
+        }
+        if ch.response.is_some() {
+            events::append(&*tx, id, "case.response", None, &serde_json::json!({}), now).await?;
+        }
+        audit::append(&*tx, audit_ctx.entry(Some(case.municipality_id), "case.update", "case", id.to_string(), serde_json::json!({})), now).await?;
+        tx.commit().await?;
+        let panels = cases::panels_of_case(self.store.db(), id).await?;
+        self.case_view(actor, saved, &panels).await
+    }
+
+    /// Schedules a case to open (and possibly close) at given times (admins).
+    pub async fn schedule_case(&self, actor: &Actor, id: i64, s: Schedule, audit_ctx: &AuditContext) -> Result<CaseView> {
+        let case = self.admin_case(actor, id).await?;
+        let now = self.now();
+        if s.opens_at <= now {
+            return Err(Error::invalid("invalid_schedule", "De openingstijd moet in de toekomst liggen."));
+        }
+        if s.closes_at.is_some_and(|c| c <= s.opens_at) {
+            return Err(Error::invalid("invalid_schedule", "De sluitingstijd moet na de openingstijd liggen."));
+        }
+        self.require_panels(id).await?;
+        let tx = self.store.begin_write().await?;
+        let changed = cases::transition_status(&*tx, id, &["draft", "scheduled"], "scheduled", Some(s.opens_at), Some(s.closes_at), now).await?;
+        if !changed {
+            return Err(Error::conflict("case_not_editable", "Alleen een concept of geplande casus kan worden ingepland."));
+        }
+        audit::append(&*tx, audit_ctx.entry(Some(case.municipality_id), "case.schedule", "case", id.to_string(), serde_json::json!({"opens_at": s.opens_at, "closes_at": s.closes_at})), now).await?;
+        tx.commit().await?;
+        self.get_case(actor, id).await
+    }
+
+    async fn require_panels(&self, id: i64) -> Result<()> {
+        if cases::panels_of_case(self.store.db(), id).await?.is_empty() {
+            return Err(Error::conflict("no_panels", "Koppel eerst een panel aan deze casus."));
+        }
+        Ok(())
+    }
+
+    /// Opens a case now (admins).
+    pub async fn open_case(&self, actor: &Actor, id: i64, audit_ctx: &AuditContext) -> Result<CaseView> {
+        let case = self.admin_case(actor, id).await?;
+        self.require_panels(id).await?;
+        if !self.transition(&case, &["draft", "scheduled"], CaseStatus::Open, audit_ctx).await? {
+            return Err(Error::conflict("case_not_editable", "Deze casus is al geopend of gesloten."));
+        }
+        self.get_case(actor, id).await
+    }
+
+    /// Closes a case now (admins). A closed case accepts no writes.
+    pub async fn close_case(&self, actor: &Actor, id: i64, audit_ctx: &AuditContext) -> Result<CaseView> {
+        let case = self.admin_case(actor, id).await?;
+        if !self.transition(&case, &["open"], CaseStatus::Closed, audit_ctx).await? {
+            return Err(Error::conflict("case_not_open", "Alleen een geopende casus kan worden gesloten."));
+        }
+        self.get_case(actor, id).await
+    }
+
+    /// Moves a case to `to` if it is in one of `from`, appending the event and an audit
+    /// entry in the same transaction. Returns whether this call made the change.
+    async fn transition(&self, case: &case::Model, from: &[&str], to: CaseStatus, audit_ctx: &AuditContext) -> Result<bool> {
+        let now = self.now();
+        let (opens_at, closes_at, kind, action) = match to {
+            CaseStatus::Open => (Some(now), None, "case.opened", "case.open"),
+            _ => (None, Some(Some(now)), "case.closed", "case.close"),
+        };
+        // A case opened by hand keeps a closing time that still lies ahead.
+        let closes_at = match (to, case.closes_at) {
+            (CaseStatus::Open, Some(at)) if at <= now => Some(None),
+            _ => closes_at,
+        };
+        let tx = self.store.begin_write().await?;
+        if !cases::transition_status(&*tx, case.id, from, to.as_str(), opens_at, closes_at, now).await? {
+            return Ok(false);
+        }
+        let event = events::append(&*tx, case.id, kind, None, &serde_json::json!({"status": to}), now).await?;
+        audit::append(&*tx, audit_ctx.entry(Some(case.municipality_id), action, "case", case.id.to_string(), serde_json::json!({})), now).await?;
+        tx.commit().await?;
+        tracing::info!(case.id = case.id, case.seq = event.seq, status = %to, "case status changed");
+        Ok(true)
+    }
+
+    /// Opens scheduled cases whose time has come and closes open cases past their closing
+    /// time. Safe to run on every node at once: each change happens once.
+    pub async fn apply_due_transitions(&self) -> Result<usize> {
+        let due = cases::cases_due(self.store.db(), self.now()).await?;
+        let mut changed = 0;
+        for case in due {
+            let (from, to) = if case.status == "scheduled" {
+                ("scheduled", CaseStatus::Open)
+            } else {
+                ("open", CaseStatus::Closed)
+            };
+            if self.transition(&case, &[from], to, &AuditContext::system()).await? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The case's event log after `after`, at most `limit` entries.
+    pub async fn events_after(&self, actor: &Actor, case_id: i64, after: i64, limit: u64) -> Result<EventPage> {
+        let case = self.visible_case(actor, case_id).await?;
+        if after < 0 {
+            return Err(Error::bad_request("invalid_cursor", "'after' kan niet negatief zijn."));
+        }
+        let list = events::after(self.store.db(), case_id, after, limit.clamp(1, 1000)).await?;
+        Ok(EventPage {
+            events: list.into_iter().map(event_view).collect(),
+            head: case.event_seq,
+            epoch: case.event_epoch,
+        })
+    }
+}
+
+/// The wire view of a stored event.
+pub fn event_view(e: case_event::Model) -> EventView {
+    EventView {
+        seq: e.seq,
+        event: e.kind,
+        post_id: e.post_id,
+        data: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+        at: e.created_at,
+    }
+}

@@ -1,0 +1,205 @@
+//! Exports of a case's thread for analysis elsewhere, as JSON Lines or CSV. Authors
+//! appear under pseudonymous ids that are stable within one case and cannot be linked
+//! across cases or to an invite code; every export is audited.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::error::{Error, Result};
+use super::policy::{self, Actor};
+use super::{AuditContext, Service};
+use crate::domain::secrets::sha256_hex;
+use crate::domain::{PostStatus, Role};
+use crate::store::entities::case;
+use crate::store::{audit, cases, posts};
+
+/// Export format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One JSON object per line: first the case, then every post.
+    JsonLines,
+    /// One row per post, with a header row.
+    Csv,
+}
+
+impl ExportFormat {
+    /// Parses `jsonl` or `csv`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "jsonl" => Some(ExportFormat::JsonLines),
+            "csv" => Some(ExportFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CaseRecord<'a> {
+    record: &'static str,
+    case_id: i64,
+    title: &'a str,
+    status: &'a str,
+    outcome: &'a str,
+    opens_at: Option<String>,
+    closes_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PostRecord {
+    record: &'static str,
+    case_id: i64,
+    post_id: i64,
+    parent_id: Option<i64>,
+    depth: i32,
+    author: String,
+    kind: &'static str,
+    verdict: Option<String>,
+    status: String,
+    body: Option<String>,
+    revision_count: i32,
+    weighings_agree: i64,
+    weighings_disagree: i64,
+    weighings_pass: i64,
+    flags: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+/// The pseudonymous author id of a panelist within one case.
+pub fn author_id(case: &case::Model, panelist_id: i64) -> String {
+    let digest = sha256_hex(&format!("beraad-export:{}:{panelist_id}", case.export_salt));
+    format!("p-{}", &digest[..16])
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula.
+pub fn csv_safe(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_owned(),
+    }
+}
+
+impl Service {
+    /// Writes the export of a case to `out`. `actor` is `None` for the operator at the
+    /// command line; over the network only analysts and admins of the case's municipality
+    /// may export.
+    pub async fn export_case(&self, actor: Option<&Actor>, case_id: i64, format: ExportFormat, ctx: &AuditContext, out: &mut (dyn Write + Send)) -> Result<usize> {
+        let db = self.store.db();
+        let case = cases::case_by_id(db, case_id)
+            .await?
+            .ok_or_else(|| Error::not_found("case_not_found"))?;
+        if let Some(actor) = actor {
+            match policy::require_role(actor, case.municipality_id, Role::Analyst) {
+                Err(Error::NotFound { .. }) => return Err(Error::not_found("case_not_found")),
+                other => other.map(|_| ())?,
+            }
+        }
+        let list = posts::posts_of_case(db, case_id).await?;
+        let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+        let counts = posts::weighing_counts(db, &ids).await?;
+        let flags = posts::flag_counts(db, case_id).await?;
+        let records: Vec<PostRecord> = list
+            .into_iter()
+            .map(|p| {
+                let w = counts.get(&p.id).copied().unwrap_or_default();
+                PostRecord {
+                    record: "post",
+                    case_id,
+                    post_id: p.id,
+                    parent_id: p.parent_id,
+                    depth: p.depth,
+                    author: author_id(&case, p.panelist_id),
+                    kind: if p.parent_id.is_none() { "reaction" } else { "reply" },
+                    verdict: p.verdict.clone(),
+                    body: (p.status == PostStatus::Visible.as_str()).then(|| p.body.clone()),
+                    status: p.status,
+                    revision_count: p.revision_count,
+                    weighings_agree: w.agree,
+                    weighings_disagree: w.disagree,
+                    weighings_pass: w.pass,
+                    flags: flags.get(&p.id).copied().unwrap_or(0),
+                    created_at: p.created_at.to_rfc3339(),
+                    updated_at: p.updated_at.to_rfc3339(),
+                }
+            })
+            .collect();
+        let io = |e: std::io::Error| Error::Internal(format!("export write: {e}"));
+        match format {
+            ExportFormat::JsonLines => {
+                let head = CaseRecord {
+                    record: "case",
+                    case_id,
+                    title: &case.title,
+                    status: &case.status,
+                    outcome: &case.outcome,
+                    opens_at: case.opens_at.map(|t| t.to_rfc3339()),
+                    closes_at: case.closes_at.map(|t| t.to_rfc3339()),
+                };
+                let line = serde_json::to_string(&head).map_err(|e| Error::Internal(e.to_string()))?;
+                writeln!(out, "{line}").map_err(io)?;
+                for r in &records {
+                    let line = serde_json::to_string(r).map_err(|e| Error::Internal(e.to_string()))?;
+                    writeln!(out, "{line}").map_err(io)?;
+                }
+            }
+            ExportFormat::Csv => {
+                let mut w = csv::Writer::from_writer(&mut *out);
+                w.write_record([
+                    "case_id", "post_id", "parent_id", "depth", "author", "kind", "verdict", "status", "body",
+                    "revision_count", "weighings_agree", "weighings_disagree", "weighings_pass", "flags",
+                    "created_at", "updated_at",
+                ])
+                .map_err(|e| Error::Internal(e.to_string()))?;
+                for r in &records {
+                    w.write_record([
+                        r.case_id.to_string(),
+                        r.post_id.to_string(),
+                        r.parent_id.map(|i| i.to_string()).unwrap_or_default(),
+                        r.depth.to_string(),
+                        r.author.clone(),
+                        r.kind.to_owned(),
+                        r.verdict.clone().unwrap_or_default(),
+                        r.status.clone(),
+                        csv_safe(r.body.as_deref().unwrap_or_default()),
+                        r.revision_count.to_string(),
+                        r.weighings_agree.to_string(),
+                        r.weighings_disagree.to_string(),
+                        r.weighings_pass.to_string(),
+                        r.flags.to_string(),
+                        r.created_at.clone(),
+                        r.updated_at.clone(),
+                    ])
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                }
+                w.flush().map_err(io)?;
+            }
+        }
+        audit::append(
+            db,
+            ctx.entry(
+                Some(case.municipality_id),
+                "case.export",
+                "case",
+                case_id.to_string(),
+                serde_json::json!({"format": if format == ExportFormat::Csv { "csv" } else { "jsonl" }, "posts": records.len()}),
+            ),
+            self.now(),
+        )
+        .await?;
+        Ok(records.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_safe;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(csv_safe("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_safe("-1"), "'-1");
+        assert_eq!(csv_safe("@x"), "'@x");
+        assert_eq!(csv_safe("gewoon"), "gewoon");
+    }
+}

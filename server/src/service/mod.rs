@@ -1,0 +1,147 @@
+//! The service layer: every rule of Beraad, shared by the HTTP API, the WebSocket and the
+//! command line. It takes an [`Actor`](policy::Actor), checks access through
+//! [`policy`], validates input, writes through the [`store`](crate::store) in one
+//! transaction per change (with the case event in it), and returns plain views.
+//! It must not depend on axum.
+
+pub mod auth;
+pub mod cases;
+pub mod clock;
+pub mod error;
+pub mod export;
+pub mod limits;
+pub mod panels;
+pub mod policy;
+pub mod posts;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use error::{Error, Result};
+
+use self::clock::Clock;
+use self::limits::{LoginLimits, LoginThrottle};
+use self::policy::Actor;
+use crate::store::Store;
+use crate::store::audit::NewAuditEntry;
+
+/// Settings the services follow.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    /// How long a session lives without use.
+    pub session_ttl: chrono::Duration,
+    /// Login throttles.
+    pub login_limits: LoginLimits,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            session_ttl: chrono::Duration::hours(12),
+            login_limits: LoginLimits::default(),
+        }
+    }
+}
+
+/// The service layer's entry point, cheap to share behind an `Arc`.
+pub struct Service {
+    /// The database.
+    pub store: Store,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: ServiceSettings,
+    login_throttle: LoginThrottle,
+}
+
+impl Service {
+    /// A service over `store` telling time by `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: ServiceSettings) -> Self {
+        let login_throttle = LoginThrottle::new(settings.login_limits);
+        Service {
+            store,
+            clock,
+            settings,
+            login_throttle,
+        }
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Periodic upkeep: opens and closes cases that are due, forgets expired sessions,
+    /// old idempotency records and idle throttle state.
+    pub async fn housekeeping(&self) -> Result<()> {
+        let now = self.now();
+        self.apply_due_transitions().await?;
+        crate::store::sessions::purge_expired(self.store.db(), now).await?;
+        crate::store::idempotency::purge(self.store.db(), now - chrono::Duration::hours(24))
+            .await?;
+        self.login_throttle.shrink();
+        Ok(())
+    }
+}
+
+/// Who did something and from where, for audit entries.
+#[derive(Clone, Debug)]
+pub struct AuditContext {
+    actor_kind: &'static str,
+    actor_id: Option<i64>,
+    origin: Option<String>,
+}
+
+impl AuditContext {
+    /// An actor acting over the network from `ip`.
+    pub fn new(actor: &Actor, ip: Option<IpAddr>) -> Self {
+        let (kind, id) = actor.audit_identity();
+        AuditContext {
+            actor_kind: kind,
+            actor_id: Some(id),
+            origin: ip.map(|i| i.to_string()),
+        }
+    }
+
+    /// An operator at the command line.
+    pub fn cli() -> Self {
+        AuditContext {
+            actor_kind: "operator",
+            actor_id: None,
+            origin: Some("cli".into()),
+        }
+    }
+
+    /// The server itself (scheduled transitions).
+    pub fn system() -> Self {
+        AuditContext {
+            actor_kind: "system",
+            actor_id: None,
+            origin: None,
+        }
+    }
+
+    /// An entry for a successful action.
+    pub fn entry(
+        &self,
+        municipality_id: Option<i64>,
+        action: &'static str,
+        object_type: &'static str,
+        object_id: String,
+        detail: serde_json::Value,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            municipality_id,
+            actor_kind: self.actor_kind,
+            actor_id: self.actor_id,
+            action,
+            object_type,
+            object_id: Some(object_id),
+            result: "ok",
+            origin: self.origin.clone(),
+            detail,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Who may do what: the one place where tenant, role and ownership are checked. Every
+//! service function asks here before it reads or writes; nothing else decides access.
+//!
+//! **Invariant:** a resource of another tenant, or a case a panelist may not (yet) see,
+//! answers exactly like one that does not exist (`NotFound`), so ids leak nothing.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{Error, Result};
+use crate::domain::{CaseStatus, PostStatus, Role};
+use crate::store::entities::{case, post};
+
+/// The person behind a request.
+#[derive(Clone, Debug)]
+pub enum Actor {
+    /// A resident on a panel.
+    Panelist(PanelistActor),
+    /// A member of municipal staff.
+    Staff(StaffActor),
+}
+
+/// A logged-in panelist.
+#[derive(Clone, Debug)]
+pub struct PanelistActor {
+    /// Panelist id.
+    pub id: i64,
+    /// Their panel.
+    pub panel_id: i64,
+    /// Their panel's municipality.
+    pub municipality_id: i64,
+    /// Name shown next to their posts.
+    pub pseudonym: String,
+    /// Until when they may not write, if suspended.
+    pub suspended_until: Option<DateTime<Utc>>,
+}
+
+/// One role of a staff member.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffRole {
+    /// Municipality id.
+    #[serde(skip)]
+    pub municipality_id: i64,
+    /// Municipality slug.
+    pub municipality: String,
+    /// The role there.
+    pub role: Role,
+}
+
+/// A logged-in staff member.
+#[derive(Clone, Debug)]
+pub struct StaffActor {
+    /// Staff id.
+    pub id: i64,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Roles per municipality.
+    pub roles: Vec<StaffRole>,
+}
+
+impl StaffActor {
+    /// Whether this person works for the municipality at all.
+    pub fn is_member(&self, municipality_id: i64) -> bool {
+        self.roles.iter().any(|r| r.municipality_id == municipality_id)
+    }
+
+    /// Whether this person holds `role` in the municipality (admins hold every role).
+    pub fn has_role(&self, municipality_id: i64, role: Role) -> bool {
+        self.roles.iter().any(|r| {
+            r.municipality_id == municipality_id && (r.role == role || r.role == Role::Admin)
+        })
+    }
+
+    /// Municipalities this person works for.
+    pub fn municipality_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.roles.iter().map(|r| r.municipality_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+impl Actor {
+    /// Key under which this actor's idempotency records and rate limits are kept.
+    pub fn scope(&self) -> String {
+        match self {
+            Actor::Panelist(p) => format!("panelist:{}", p.id),
+            Actor::Staff(s) => format!("staff:{}", s.id),
+        }
+    }
+
+    /// The panelist, or a `forbidden` error for staff.
+    pub fn panelist(&self) -> Result<&PanelistActor> {
+        match self {
+            Actor::Panelist(p) => Ok(p),
+            Actor::Staff(_) => Err(Error::forbidden(
+                "panelists_only",
+                "Alleen panelleden kunnen dit doen.",
+            )),
+        }
+    }
+
+    /// `(kind, id)` for audit entries.
+    pub fn audit_identity(&self) -> (&'static str, i64) {
+        match self {
+            Actor::Panelist(p) => ("panelist", p.id),
+            Actor::Staff(s) => ("staff", s.id),
+        }
+    }
+}
+
+/// Whether the actor may see the case at all. Panelists see cases put before their panel
+/// once opened; staff see every case of their municipalities.
+pub fn can_see_case(actor: &Actor, case: &case::Model, case_panels: &[i64]) -> bool {
+    match actor {
+        Actor::Panelist(p) => {
+            p.municipality_id == case.municipality_id
+                && case_panels.contains(&p.panel_id)
+                && CaseStatus::parse(&case.status).is_some_and(CaseStatus::visible_to_panelists)
+        }
+        Actor::Staff(s) => s.is_member(case.municipality_id),
+    }
+}
+
+/// Fails with `case_not_found` unless the actor may see the case.
+pub fn require_case_visible(actor: &Actor, case: &case::Model, case_panels: &[i64]) -> Result<()> {
+    if can_see_case(actor, case, case_panels) {
+        Ok(())
+    } else {
+        Err(Error::not_found("case_not_found"))
+    }
+}
+
+/// Returns the staff member if they hold `role` in the municipality. Outsiders get
+/// `not_found` (the municipality's things do not exist for them); insiders with another
+/// role and panelists get `forbidden`.
+pub fn require_role(actor: &Actor, municipality_id: i64, role: Role) -> Result<&StaffActor> {
+    let forbidden = || {
+        Error::forbidden(
+            "forbidden",
+            format!("Hiervoor is de rol '{role}' nodig."),
+        )
+    };
+    match actor {
+        Actor::Staff(s) if s.has_role(municipality_id, role) => Ok(s),
+        Actor::Staff(s) if s.is_member(municipality_id) => Err(forbidden()),
+        Actor::Staff(_) => Err(Error::not_found("not_found")),
+        Actor::Panelist(_) => Err(forbidden()),
+    }
+}
+
+/// Whether the actor may read the text of a post in a case they can see. Visible posts
+/// are for everyone; a withdrawn post only for its author; a held, hidden or rejected
+/// post for its author and the municipality's staff.
+pub fn can_read_post_body(actor: &Actor, post: &post::Model) -> bool {
+    let status = PostStatus::parse(&post.status).unwrap_or(PostStatus::Hidden);
+    let is_author = matches!(actor, Actor::Panelist(p) if p.id == post.panelist_id);
+    match status {
+        PostStatus::Visible => true,
+        PostStatus::Withdrawn => is_author,
+        PostStatus::Pending | PostStatus::Hidden | PostStatus::Rejected => {
+            is_author || matches!(actor, Actor::Staff(_))
+        }
+    }
+}
+
+/// Fails unless the panelist may write now (not suspended).
+pub fn require_not_suspended(p: &PanelistActor, now: DateTime<Utc>) -> Result<()> {
+    match p.suspended_until {
+        Some(until) if until > now => Err(Error::forbidden(
+            "suspended",
+            format!(
+                "U kunt tijdelijk niet reageren, tot {}.",
+                until.format("%d-%m-%Y %H:%M")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}

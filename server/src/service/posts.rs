@@ -1,0 +1,506 @@
+//! The thread: reactions (a verdict with a reason), replies, edits, withdrawals,
+//! weighings and flags. Every change commits with its case event in one transaction.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{Error, Result};
+use super::policy::{self, Actor, PanelistActor};
+use super::Service;
+use crate::domain::{text_length, CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue};
+use crate::store::entities::{case, post};
+use crate::store::posts::{NewPost, WeighingCounts};
+use crate::store::{events, is_unique_violation, posts};
+
+/// A reaction or reply to post.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPostInput {
+    /// `eens`, `oneens` or `twijfel`; required for a reaction, absent for a reply.
+    #[serde(default)]
+    pub verdict: Option<String>,
+    /// The text: the reason for the verdict, or the reply.
+    pub body: String,
+    /// The post this replies to; absent for a reaction.
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+}
+
+/// A new text (and, for a reaction, possibly a new verdict).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditPostInput {
+    /// The new text.
+    pub body: String,
+    /// A new verdict (reactions only).
+    #[serde(default)]
+    pub verdict: Option<String>,
+}
+
+/// A weighing of someone else's post.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeighingInput {
+    /// `agree`, `disagree` or `pass`.
+    pub value: String,
+}
+
+/// A flag on a post.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagInput {
+    /// `persoonsgegevens`, `beledigend`, `spam`, `off-topic` or `anders`.
+    pub reason: String,
+    /// Explanation; required with `anders`.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Weighing counts of a post.
+#[derive(Clone, Copy, Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Weighings {
+    /// Agree.
+    pub agree: i64,
+    /// Disagree.
+    pub disagree: i64,
+    /// Pass.
+    pub pass: i64,
+}
+
+impl From<WeighingCounts> for Weighings {
+    fn from(c: WeighingCounts) -> Self {
+        Weighings {
+            agree: c.agree,
+            disagree: c.disagree,
+            pass: c.pass,
+        }
+    }
+}
+
+/// A post as the actor may see it. The text of a post that is not visible to this actor
+/// is absent (`body: null`): a placeholder keeps its place in the thread.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PostView {
+    /// Post id.
+    pub id: i64,
+    /// Case id.
+    pub case_id: i64,
+    /// The post this replies to.
+    pub parent_id: Option<i64>,
+    /// 0 for a reaction, 1.. for replies.
+    pub depth: i32,
+    /// The author's pseudonym.
+    pub author: String,
+    /// Whether the actor wrote it.
+    pub mine: bool,
+    /// The verdict of a reaction.
+    pub verdict: Option<Verdict>,
+    /// The text, if the actor may read it.
+    pub body: Option<String>,
+    /// Moderation and authorship state.
+    pub status: PostStatus,
+    /// When posted.
+    pub created_at: DateTime<Utc>,
+    /// When last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Number of versions (1 if never edited).
+    pub revision_count: i32,
+    /// Weighing counts.
+    pub weighings: Weighings,
+    /// The actor's own weighing.
+    pub my_weighing: Option<WeighingValue>,
+}
+
+/// One page of a thread.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ThreadPage {
+    /// Posts in thread order (each reaction followed by its replies).
+    pub posts: Vec<PostView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A stored flag.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FlagView {
+    /// Flag id.
+    pub id: i64,
+    /// Post flagged.
+    pub post_id: i64,
+    /// Reason.
+    pub reason: FlagReason,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One version of a post.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RevisionView {
+    /// 1 for the first version.
+    pub revision: i32,
+    /// Verdict in this version.
+    pub verdict: Option<Verdict>,
+    /// Text of this version.
+    pub body: String,
+    /// When written.
+    pub created_at: DateTime<Utc>,
+}
+
+const MAX_PAGE: u64 = 100;
+
+fn parse_verdict(v: &str) -> Result<Verdict> {
+    Verdict::parse(v).ok_or_else(|| {
+        Error::invalid(
+            "invalid_verdict",
+            format!("Kies een oordeel uit: {}.", Verdict::expected()),
+        )
+    })
+}
+
+fn check_body(case: &case::Model, body: &str) -> Result<()> {
+    let n = text_length(body);
+    if n < case.min_length as usize {
+        return Err(Error::invalid(
+            "body_too_short",
+            format!("Uw tekst is te kort: schrijf minstens {} tekens (nu {n}).", case.min_length),
+        ));
+    }
+    if n > case.max_length as usize {
+        return Err(Error::invalid(
+            "body_too_long",
+            format!("Uw tekst is te lang: hoogstens {} tekens (nu {n}).", case.max_length),
+        ));
+    }
+    Ok(())
+}
+
+fn require_open(case: &case::Model) -> Result<()> {
+    match CaseStatus::parse(&case.status) {
+        Some(CaseStatus::Open) => Ok(()),
+        _ => Err(Error::conflict(
+            "case_closed",
+            "Deze casus is gesloten; er kan niet meer worden gereageerd.",
+        )),
+    }
+}
+
+fn not_found_post() -> Error {
+    Error::not_found("post_not_found")
+}
+
+impl Service {
+    /// Loads a post in a case the actor may see, or `post_not_found`.
+    async fn visible_post(&self, actor: &Actor, post_id: i64) -> Result<(post::Model, case::Model)> {
+        let post = posts::post_by_id(self.store.db(), post_id)
+            .await?
+            .ok_or_else(not_found_post)?;
+        let case = match self.visible_case(actor, post.case_id).await {
+            Ok(c) => c,
+            Err(Error::NotFound { .. }) => return Err(not_found_post()),
+            Err(e) => return Err(e),
+        };
+        Ok((post, case))
+    }
+
+    /// A panelist writing now in an open case they can see.
+    fn writer<'a>(&self, actor: &'a Actor, case: &case::Model) -> Result<&'a PanelistActor> {
+        let p = actor.panelist()?;
+        require_open(case)?;
+        policy::require_not_suspended(p, self.now())?;
+        Ok(p)
+    }
+
+    /// Posts a reaction (with verdict) or a reply. With an idempotency key, a retry
+    /// returns the post stored the first time.
+    pub async fn create_post(&self, actor: &Actor, case_id: i64, input: NewPostInput, idempotency_key: Option<&str>) -> Result<PostView> {
+        let case = self.visible_case(actor, case_id).await?;
+        let p = self.writer(actor, &case)?;
+        let db = self.store.db();
+        if let Some(key) = idempotency_key
+            && let Some(existing) = posts::post_by_idempotency_key(db, p.id, key).await?
+        {
+            return self.post_view(actor, existing).await;
+        }
+        let parent = match input.parent_id {
+            Some(parent_id) => {
+                let parent = posts::post_by_id(db, parent_id)
+                    .await?
+                    .filter(|pp| pp.case_id == case_id)
+                    .ok_or_else(not_found_post)?;
+                if parent.status == PostStatus::Withdrawn.as_str() || !policy::can_read_post_body(actor, &parent) {
+                    return Err(Error::conflict("parent_unavailable", "Op dit bericht kan niet (meer) worden gereageerd."));
+                }
+                if parent.depth + 1 > case.max_depth {
+                    return Err(Error::invalid(
+                        "nesting_too_deep",
+                        format!("Antwoorden gaan hier hoogstens {} niveaus diep; reageer op een eerder bericht.", case.max_depth),
+                    ));
+                }
+                Some(parent)
+            }
+            None => None,
+        };
+        let verdict = match (&parent, &input.verdict) {
+            (None, Some(v)) => Some(parse_verdict(v)?),
+            (None, None) => {
+                return Err(Error::invalid("verdict_required", format!("Geef bij uw reactie een oordeel: {}.", Verdict::expected())));
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid("verdict_not_allowed", "Een antwoord op een ander bericht heeft geen eigen oordeel."));
+            }
+            (Some(_), None) => None,
+        };
+        check_body(&case, &input.body)?;
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let stored = posts::insert_post(
+            &*tx,
+            NewPost {
+                case_id,
+                panelist_id: p.id,
+                parent: parent.as_ref(),
+                verdict: verdict.map(Verdict::as_str),
+                body: input.body.trim(),
+                status: PostStatus::Visible.as_str(),
+                idempotency_key,
+            },
+            now,
+        )
+        .await;
+        let stored = match stored {
+            Ok(s) => s,
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                if let Some(key) = idempotency_key
+                    && let Some(existing) = posts::post_by_idempotency_key(db, p.id, key).await?
+                {
+                    return self.post_view(actor, existing).await;
+                }
+                return Err(Error::conflict("already_reacted", "U heeft al een reactie op deze casus gegeven; u kunt die wel aanpassen."));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let event = events::append(&*tx, case_id, "post.created", Some(stored.id), &post_event(&stored), now).await?;
+        tx.commit().await?;
+        tracing::info!(case.id = case_id, post.id = stored.id, case.seq = event.seq, "post created");
+        self.post_view(actor, stored).await
+    }
+
+    /// Edits one's own post while the case is open; the old text stays as a revision.
+    pub async fn edit_post(&self, actor: &Actor, post_id: i64, input: EditPostInput) -> Result<PostView> {
+        let (post, case) = self.visible_post(actor, post_id).await?;
+        let p = self.writer(actor, &case)?;
+        if post.panelist_id != p.id {
+            return Err(Error::forbidden("not_author", "U kunt alleen uw eigen berichten aanpassen."));
+        }
+        if post.status == PostStatus::Withdrawn.as_str() || post.status == PostStatus::Rejected.as_str() {
+            return Err(Error::conflict("post_not_editable", "Dit bericht kan niet meer worden aangepast."));
+        }
+        let verdict = match (&input.verdict, post.parent_id) {
+            (Some(v), None) => Some(parse_verdict(v)?),
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid("verdict_not_allowed", "Een antwoord op een ander bericht heeft geen eigen oordeel."));
+            }
+            (None, _) => None,
+        };
+        check_body(&case, &input.body)?;
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let saved = posts::revise_post(&*tx, &post, input.body.trim(), verdict.map(Verdict::as_str), now).await?;
+        events::append(&*tx, case.id, "post.edited", Some(saved.id), &post_event(&saved), now).await?;
+        tx.commit().await?;
+        self.post_view(actor, saved).await
+    }
+
+    /// Withdraws one's own post while the case is open. Replies keep their place under
+    /// a placeholder.
+    pub async fn withdraw_post(&self, actor: &Actor, post_id: i64) -> Result<PostView> {
+        let (post, case) = self.visible_post(actor, post_id).await?;
+        let p = self.writer(actor, &case)?;
+        if post.panelist_id != p.id {
+            return Err(Error::forbidden("not_author", "U kunt alleen uw eigen berichten intrekken."));
+        }
+        if post.status == PostStatus::Withdrawn.as_str() {
+            return self.post_view(actor, post).await;
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let saved = posts::set_post_status(&*tx, &post, PostStatus::Withdrawn.as_str(), now).await?;
+        events::append(&*tx, case.id, "post.withdrawn", Some(saved.id), &post_event(&saved), now).await?;
+        tx.commit().await?;
+        self.post_view(actor, saved).await
+    }
+
+    /// Weighs someone else's visible post; weighing again changes the weighing.
+    pub async fn weigh_post(&self, actor: &Actor, post_id: i64, input: WeighingInput) -> Result<PostView> {
+        let (post, case) = self.visible_post(actor, post_id).await?;
+        let p = self.writer(actor, &case)?;
+        let value = WeighingValue::parse(&input.value).ok_or_else(|| {
+            Error::invalid("invalid_weighing", format!("Kies een waardering uit: {}.", WeighingValue::expected()))
+        })?;
+        if post.panelist_id == p.id {
+            return Err(Error::invalid("own_post", "U kunt uw eigen bericht niet waarderen."));
+        }
+        if post.status != PostStatus::Visible.as_str() {
+            return Err(Error::conflict("post_unavailable", "Dit bericht kan nu niet worden gewaardeerd."));
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        if posts::upsert_weighing(&*tx, &post, p.id, value.as_str(), now).await? {
+            let counts = posts::weighing_counts(&*tx, &[post.id]).await?.remove(&post.id).unwrap_or_default();
+            events::append(
+                &*tx,
+                case.id,
+                "weighing.changed",
+                Some(post.id),
+                &serde_json::json!({"post_id": post.id, "agree": counts.agree, "disagree": counts.disagree, "pass": counts.pass}),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.post_view(actor, post).await
+    }
+
+    /// Flags a post (one flag per panelist per post).
+    pub async fn flag_post(&self, actor: &Actor, post_id: i64, input: FlagInput) -> Result<FlagView> {
+        let (post, case) = self.visible_post(actor, post_id).await?;
+        let p = self.writer(actor, &case)?;
+        let reason = FlagReason::parse(&input.reason).ok_or_else(|| {
+            Error::invalid("invalid_flag_reason", format!("Kies een reden uit: {}.", FlagReason::expected()))
+        })?;
+        let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if reason == FlagReason::Other && note.is_none() {
+            return Err(Error::invalid("note_required", "Licht bij 'anders' kort toe wat er aan de hand is."));
+        }
+        if note.is_some_and(|n| text_length(n) > 1000) {
+            return Err(Error::invalid("note_too_long", "De toelichting is hoogstens 1000 tekens."));
+        }
+        if post.panelist_id == p.id {
+            return Err(Error::invalid("own_post", "U kunt uw eigen bericht niet melden; u kunt het wel aanpassen of intrekken."));
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let flag = match posts::insert_flag(&*tx, &post, p.id, reason.as_str(), note, now).await {
+            Ok(f) => f,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::conflict("already_flagged", "U heeft dit bericht al gemeld."));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
+        tracing::info!(case.id = case.id, post.id = post.id, flag.reason = %reason, "post flagged");
+        Ok(FlagView {
+            id: flag.id,
+            post_id: post.id,
+            reason,
+            created_at: flag.created_at,
+        })
+    }
+
+    /// One page of a case's thread in order, after `cursor`.
+    pub async fn thread(&self, actor: &Actor, case_id: i64, cursor: Option<&str>, limit: Option<u64>) -> Result<ThreadPage> {
+        self.visible_case(actor, case_id).await?;
+        if let Some(c) = cursor
+            && (c.len() > 255 || !c.bytes().all(|b| b.is_ascii_digit() || b == b'/'))
+        {
+            return Err(Error::bad_request("invalid_cursor", "Ongeldige cursor."));
+        }
+        let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let list = posts::thread_page(self.store.db(), case_id, cursor, limit + 1).await?;
+        let more = list.len() as u64 > limit;
+        let list: Vec<post::Model> = list.into_iter().take(limit as usize).collect();
+        let next_cursor = if more { list.last().map(|p| p.thread_path.clone()) } else { None };
+        Ok(ThreadPage {
+            posts: self.post_views(actor, list).await?,
+            next_cursor,
+        })
+    }
+
+    /// One post as the actor may see it.
+    pub async fn get_post(&self, actor: &Actor, post_id: i64) -> Result<PostView> {
+        let (post, _) = self.visible_post(actor, post_id).await?;
+        self.post_view(actor, post).await
+    }
+
+    /// The versions of a post (its author and staff only).
+    pub async fn revisions(&self, actor: &Actor, post_id: i64) -> Result<Vec<RevisionView>> {
+        let (post, _) = self.visible_post(actor, post_id).await?;
+        let allowed = match actor {
+            Actor::Panelist(p) => p.id == post.panelist_id,
+            Actor::Staff(_) => true,
+        };
+        if !allowed {
+            return Err(Error::forbidden("not_author", "Alleen de schrijver ziet eerdere versies."));
+        }
+        Ok(posts::revisions_of(self.store.db(), post_id)
+            .await?
+            .into_iter()
+            .map(|r| RevisionView {
+                revision: r.revision,
+                verdict: r.verdict.as_deref().and_then(Verdict::parse),
+                body: r.body,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    async fn post_view(&self, actor: &Actor, post: post::Model) -> Result<PostView> {
+        let mut views = self.post_views(actor, vec![post]).await?;
+        views.pop().ok_or_else(|| Error::Internal("post view lost".into()))
+    }
+
+    /// Renders posts for an actor: the one place that decides which text and verdict a
+    /// reader gets.
+    pub async fn post_views(&self, actor: &Actor, list: Vec<post::Model>) -> Result<Vec<PostView>> {
+        let db = self.store.db();
+        let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+        let mut authors: Vec<i64> = list.iter().map(|p| p.panelist_id).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let names = posts::pseudonyms(db, &authors).await?;
+        let counts = posts::weighing_counts(db, &ids).await?;
+        let mine = match actor {
+            Actor::Panelist(p) => posts::weighings_by(db, p.id, &ids).await?,
+            Actor::Staff(_) => Default::default(),
+        };
+        let me = match actor {
+            Actor::Panelist(p) => Some(p.id),
+            Actor::Staff(_) => None,
+        };
+        Ok(list
+            .into_iter()
+            .map(|p| {
+                let readable = policy::can_read_post_body(actor, &p);
+                PostView {
+                    id: p.id,
+                    case_id: p.case_id,
+                    parent_id: p.parent_id,
+                    depth: p.depth,
+                    author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
+                    mine: me == Some(p.panelist_id),
+                    verdict: if readable { p.verdict.as_deref().and_then(Verdict::parse) } else { None },
+                    body: readable.then(|| p.body.clone()),
+                    status: PostStatus::parse(&p.status).unwrap_or(PostStatus::Hidden),
+                    created_at: p.created_at,
+                    updated_at: p.updated_at,
+                    revision_count: p.revision_count,
+                    weighings: counts.get(&p.id).copied().unwrap_or_default().into(),
+                    my_weighing: mine.get(&p.id).and_then(|v| WeighingValue::parse(v)),
+                }
+            })
+            .collect())
+    }
+}
+
+/// Event payload of a post change: where it sits and its state, never its text.
+fn post_event(p: &post::Model) -> serde_json::Value {
+    serde_json::json!({
+        "post_id": p.id,
+        "parent_id": p.parent_id,
+        "depth": p.depth,
+        "status": p.status,
+        "revision_count": p.revision_count,
+    })
+}

@@ -1,0 +1,21 @@
+//! Row of `idempotency_keys`.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `idempotency_keys`.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "idempotency_keys")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+    pub status: Option<i32>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub response: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! sea-orm entities, one per table. Only the store layer uses them; services get plain
+//! models back and never build queries themselves.
+
+pub mod audit_entry;
+pub mod case;
+pub mod case_event;
+pub mod case_panel;
+pub mod flag;
+pub mod idempotency_key;
+pub mod moderation_action;
+pub mod municipality;
+pub mod panel;
+pub mod panelist;
+pub mod post;
+pub mod post_revision;
+pub mod session;
+pub mod staff_role;
+pub mod staff_user;
+pub mod weighing;

@@ -1,0 +1,281 @@
+//! Tenants and the people in them: municipalities, panels, panelists and staff with their
+//! roles.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
+};
+
+use super::entities::{municipality, panel, panelist, staff_role, staff_user};
+
+/// Looks up a municipality by slug.
+#[tracing::instrument(skip(db))]
+pub async fn municipality_by_slug<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+) -> Result<Option<municipality::Model>, DbErr> {
+    municipality::Entity::find()
+        .filter(municipality::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
+/// Looks up a municipality by id.
+pub async fn municipality_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<municipality::Model>, DbErr> {
+    municipality::Entity::find_by_id(id).one(db).await
+}
+
+/// How many municipalities exist (zero on a fresh installation).
+pub async fn count_municipalities<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    municipality::Entity::find().count(db).await
+}
+
+/// Creates a municipality.
+pub async fn insert_municipality<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<municipality::Model, DbErr> {
+    municipality::ActiveModel {
+        slug: Set(slug.to_owned()),
+        name: Set(name.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Creates a panel in a municipality.
+pub async fn insert_panel<C: ConnectionTrait>(
+    db: &C,
+    municipality_id: i64,
+    slug: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<panel::Model, DbErr> {
+    panel::ActiveModel {
+        municipality_id: Set(municipality_id),
+        slug: Set(slug.to_owned()),
+        name: Set(name.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Looks up a panel by slug.
+#[tracing::instrument(skip(db))]
+pub async fn panel_by_slug<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+) -> Result<Option<panel::Model>, DbErr> {
+    panel::Entity::find()
+        .filter(panel::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
+/// Looks up a panel by id.
+pub async fn panel_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<panel::Model>, DbErr> {
+    panel::Entity::find_by_id(id).one(db).await
+}
+
+/// Panels of a municipality, by slug.
+pub async fn panels_of_municipality<C: ConnectionTrait>(
+    db: &C,
+    municipality_id: i64,
+) -> Result<Vec<panel::Model>, DbErr> {
+    panel::Entity::find()
+        .filter(panel::Column::MunicipalityId.eq(municipality_id))
+        .order_by_asc(panel::Column::Slug)
+        .all(db)
+        .await
+}
+
+/// A new panelist to store: the invite code arrives already hashed.
+pub struct NewPanelist<'a> {
+    /// Panel the panelist belongs to.
+    pub panel_id: i64,
+    /// Name shown next to their posts.
+    pub pseudonym: &'a str,
+    /// Hash of the invite code (see `domain::secrets::hash_invite_code`).
+    pub invite_code_hash: &'a str,
+}
+
+/// Creates a panelist.
+pub async fn insert_panelist<C: ConnectionTrait>(
+    db: &C,
+    new: NewPanelist<'_>,
+    now: DateTime<Utc>,
+) -> Result<panelist::Model, DbErr> {
+    panelist::ActiveModel {
+        panel_id: Set(new.panel_id),
+        pseudonym: Set(new.pseudonym.to_owned()),
+        invite_code_hash: Set(new.invite_code_hash.to_owned()),
+        profile_consent: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Looks up a panelist by the hash of their invite code.
+pub async fn panelist_by_code_hash<C: ConnectionTrait>(
+    db: &C,
+    code_hash: &str,
+) -> Result<Option<panelist::Model>, DbErr> {
+    panelist::Entity::find()
+        .filter(panelist::Column::InviteCodeHash.eq(code_hash))
+        .one(db)
+        .await
+}
+
+/// Looks up a panelist by id.
+pub async fn panelist_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<panelist::Model>, DbErr> {
+    panelist::Entity::find_by_id(id).one(db).await
+}
+
+/// Records a login: first and last login times.
+pub async fn touch_panelist_login<C: ConnectionTrait>(
+    db: &C,
+    p: &panelist::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut am: panelist::ActiveModel = p.clone().into();
+    if p.first_login_at.is_none() {
+        am.first_login_at = Set(Some(now));
+    }
+    am.last_login_at = Set(Some(now));
+    am.update(db).await.map(|_| ())
+}
+
+/// Pseudonyms already used in a panel (to keep new ones distinct).
+pub async fn pseudonym_taken<C: ConnectionTrait>(
+    db: &C,
+    panel_id: i64,
+    pseudonym: &str,
+) -> Result<bool, DbErr> {
+    Ok(panelist::Entity::find()
+        .filter(panelist::Column::PanelId.eq(panel_id))
+        .filter(panelist::Column::Pseudonym.eq(pseudonym))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Creates a staff account.
+pub async fn insert_staff<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<staff_user::Model, DbErr> {
+    staff_user::ActiveModel {
+        email: Set(email.to_owned()),
+        name: Set(name.to_owned()),
+        password_hash: Set(password_hash.to_owned()),
+        disabled: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Looks up a staff account by e-mail address (stored lower-case).
+pub async fn staff_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> Result<Option<staff_user::Model>, DbErr> {
+    staff_user::Entity::find()
+        .filter(staff_user::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+/// Looks up a staff account by id.
+pub async fn staff_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<staff_user::Model>, DbErr> {
+    staff_user::Entity::find_by_id(id).one(db).await
+}
+
+/// Records a staff login.
+pub async fn touch_staff_login<C: ConnectionTrait>(
+    db: &C,
+    s: &staff_user::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut am: staff_user::ActiveModel = s.clone().into();
+    am.last_login_at = Set(Some(now));
+    am.update(db).await.map(|_| ())
+}
+
+/// Grants a role in a municipality (no-op if already granted).
+pub async fn grant_role<C: ConnectionTrait>(
+    db: &C,
+    staff_id: i64,
+    municipality_id: i64,
+    role: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let exists = staff_role::Entity::find()
+        .filter(staff_role::Column::StaffId.eq(staff_id))
+        .filter(staff_role::Column::MunicipalityId.eq(municipality_id))
+        .filter(staff_role::Column::Role.eq(role))
+        .count(db)
+        .await?
+        > 0;
+    if !exists {
+        staff_role::ActiveModel {
+            staff_id: Set(staff_id),
+            municipality_id: Set(municipality_id),
+            role: Set(role.to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every role of a staff member, with the municipality it holds in.
+pub async fn roles_of_staff<C: ConnectionTrait>(
+    db: &C,
+    staff_id: i64,
+) -> Result<Vec<(staff_role::Model, municipality::Model)>, DbErr> {
+    let roles = staff_role::Entity::find()
+        .filter(staff_role::Column::StaffId.eq(staff_id))
+        .order_by_asc(staff_role::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = roles.iter().map(|r| r.municipality_id).collect();
+    let municipalities = municipality::Entity::find()
+        .filter(municipality::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(roles
+        .into_iter()
+        .filter_map(|r| {
+            let m = municipalities.iter().find(|m| m.id == r.municipality_id)?.clone();
+            Some((r, m))
+        })
+        .collect())
+}
