@@ -89,7 +89,12 @@ impl MigrationTrait for Migration {
                 .col(string_len_uniq("slug", 64))
                 .col(string_len("name", 200))
                 .col(ts("created_at"))
-                .foreign_key(&mut fk("panels", "municipality_id", "municipalities", Cascade))
+                .foreign_key(&mut fk(
+                    "panels",
+                    "municipality_id",
+                    "municipalities",
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -140,7 +145,12 @@ impl MigrationTrait for Migration {
                 .col(string_len("role", 16))
                 .col(ts("created_at"))
                 .foreign_key(&mut fk("staff_roles", "staff_id", "staff_users", Cascade))
-                .foreign_key(&mut fk("staff_roles", "municipality_id", "municipalities", Cascade))
+                .foreign_key(&mut fk(
+                    "staff_roles",
+                    "municipality_id",
+                    "municipalities",
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -187,7 +197,12 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null("created_by"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
-                .foreign_key(&mut fk("cases", "municipality_id", "municipalities", Cascade))
+                .foreign_key(&mut fk(
+                    "cases",
+                    "municipality_id",
+                    "municipalities",
+                    Cascade,
+                ))
                 .foreign_key(&mut fk("cases", "created_by", "staff_users", SetNull))
                 .to_owned(),
         )
@@ -237,12 +252,20 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("posts", "idx_posts_thread", &["case_id", "thread_path"]))
-            .await?;
+        m.create_index(index(
+            "posts",
+            "idx_posts_thread",
+            &["case_id", "thread_path"],
+        ))
+        .await?;
         m.create_index(
-            index("posts", "uq_posts_idempotency", &["panelist_id", "idempotency_key"])
-                .unique()
-                .to_owned(),
+            index(
+                "posts",
+                "uq_posts_idempotency",
+                &["panelist_id", "idempotency_key"],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
         // One live reaction (top-level post) per panelist per case. A partial index is
@@ -268,9 +291,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            index("post_revisions", "uq_post_revisions", &["post_id", "revision"])
-                .unique()
-                .to_owned(),
+            index(
+                "post_revisions",
+                "uq_post_revisions",
+                &["post_id", "revision"],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
 
@@ -342,7 +369,12 @@ impl MigrationTrait for Migration {
                     "municipalities",
                     Cascade,
                 ))
-                .foreign_key(&mut fk("moderation_actions", "staff_id", "staff_users", Cascade))
+                .foreign_key(&mut fk(
+                    "moderation_actions",
+                    "staff_id",
+                    "staff_users",
+                    Cascade,
+                ))
                 .to_owned(),
         )
         .await?;

@@ -5,7 +5,9 @@
 //! Layers, outermost first: [`cli`] and [`http`] (doors) → [`service`] (every rule) →
 //! [`store`] (the database). [`domain`] holds the vocabulary all of them share.
 
+pub mod cli;
+pub mod demo;
 pub mod domain;
-pub mod store;
-pub mod service;
 pub mod http;
+pub mod service;
+pub mod store;

@@ -111,7 +111,10 @@ word_enum!(
 impl CaseStatus {
     /// Panelists see a case only once it has been opened.
     pub fn visible_to_panelists(self) -> bool {
-        matches!(self, CaseStatus::Open | CaseStatus::Closed | CaseStatus::Archived)
+        matches!(
+            self,
+            CaseStatus::Open | CaseStatus::Closed | CaseStatus::Archived
+        )
     }
 
     /// Texts and settings of a case can be changed until it opens.

@@ -2,7 +2,7 @@
 //! Service errors map here once; 5xx details go to the log, never to the client.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -109,7 +109,10 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_body",
-                format!("Het verzoek mist een veld of heeft een veld van de verkeerde soort: {}", r.body_text()),
+                format!(
+                    "Het verzoek mist een veld of heeft een veld van de verkeerde soort: {}",
+                    r.body_text()
+                ),
             ),
             _ => ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -5,16 +5,16 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
-use super::error::ApiError;
 use super::AppState;
-use crate::service::auth::Authenticated;
+use super::error::ApiError;
 use crate::service::Error;
+use crate::service::auth::Authenticated;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "beraad_session";
@@ -45,7 +45,10 @@ pub struct Auth(pub Authenticated);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let auth = match parts.extensions.get::<Authenticated>() {
             Some(a) => a.clone(),
             None => session_of(&parts.headers, state)
@@ -71,7 +74,10 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 /// The session behind the request's cookie, if any.
-pub async fn session_of(headers: &HeaderMap, state: &AppState) -> Result<Option<Authenticated>, ApiError> {
+pub async fn session_of(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<Option<Authenticated>, ApiError> {
     let jar = CookieJar::from_headers(headers);
     let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
@@ -87,7 +93,10 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.settings.trust_proxy
             && let Some(ip) = parts
                 .headers
@@ -118,7 +127,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(v) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Path(v) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(Path(v))
     }
 }
@@ -134,7 +144,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Query(v))
     }
 }

@@ -4,7 +4,7 @@
 //! first is still running gets `409 idempotency_in_progress`; the same key with another
 //! request gets `422 idempotency_key_reused`.
 
-use axum::body::{to_bytes, Body};
+use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -102,7 +102,9 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     }
 
     parts.extensions.insert(auth);
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let status = response.status();
     if status.is_server_error() {
         if let Err(e) = idempotency::release(db, &scope, &key).await {

@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,10 +12,10 @@ use utoipa::ToSchema;
 use super::error::{Error, Result};
 use super::policy::{Actor, PanelistActor, StaffActor, StaffRole};
 use super::{AuditContext, Service};
+use crate::domain::Role;
 use crate::domain::secrets::{
     hash_invite_code, hash_token, new_token, normalize_invite_code, plausible_invite_code,
 };
-use crate::domain::Role;
 use crate::store::entities::session;
 use crate::store::sessions::SessionOwner;
 use crate::store::{audit, people, sessions};
@@ -75,14 +75,17 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
 /// A valid argon2id hash of a password nobody has, checked for unknown e-mail addresses
 /// so that a miss costs as much time as a wrong password.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$u2iUz0V7PPKZ0kXQq0tkjHTR3ZcTQ3QXm13p1jQaKOU";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$u2iUz0V7PPKZ0kXQq0tkjHTR3ZcTQ3QXm13p1jQaKOU";
 
 /// Minimum length of a staff password.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
@@ -93,11 +96,9 @@ impl Service {
     pub async fn login_panelist(&self, code: &str, ip: Option<IpAddr>) -> Result<Login> {
         self.login_throttle.check(ip)?;
         let normalized = normalize_invite_code(code);
-        let invalid = || {
-            Error::Unauthenticated {
-                code: "invalid_code",
-                message: "Deze code kennen we niet. Controleer de code in uw brief.".into(),
-            }
+        let invalid = || Error::Unauthenticated {
+            code: "invalid_code",
+            message: "Deze code kennen we niet. Controleer de code in uw brief.".into(),
         };
         if !plausible_invite_code(&normalized) {
             return Err(invalid());
@@ -127,7 +128,12 @@ impl Service {
 
     /// Logs a staff member in with e-mail and password.
     #[tracing::instrument(skip(self, email, password))]
-    pub async fn login_staff(&self, email: &str, password: &str, ip: Option<IpAddr>) -> Result<Login> {
+    pub async fn login_staff(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Login> {
         self.login_throttle.check(ip)?;
         let email = email.trim().to_lowercase();
         let db = self.store.db();
@@ -152,7 +158,10 @@ impl Service {
         };
         let now = self.now();
         people::touch_staff_login(db, &staff, now).await?;
-        let actor = self.staff_actor(staff.id).await?.ok_or_else(Error::unauthenticated)?;
+        let actor = self
+            .staff_actor(staff.id)
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
         for m in actor.municipality_ids() {
             audit::append(
                 db,

@@ -297,7 +297,11 @@ fn check_text(field: &'static str, value: &str, min: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_list<T>(field: &'static str, items: &[T], text_of: impl Fn(&T) -> Vec<&str>) -> Result<()> {
+fn check_list<T>(
+    field: &'static str,
+    items: &[T],
+    text_of: impl Fn(&T) -> Vec<&str>,
+) -> Result<()> {
     if items.len() > MAX_ITEMS {
         return Err(Error::invalid(
             "invalid_field",
@@ -312,7 +316,12 @@ fn check_list<T>(field: &'static str, items: &[T], text_of: impl Fn(&T) -> Vec<&
     Ok(())
 }
 
-fn parse_word<T>(field: &'static str, value: &str, parse: fn(&str) -> Option<T>, expected: String) -> Result<T> {
+fn parse_word<T>(
+    field: &'static str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    expected: String,
+) -> Result<T> {
     parse(value).ok_or_else(|| {
         Error::invalid(
             "invalid_field",
@@ -376,7 +385,11 @@ impl Service {
 
     /// Cases the actor may see: a panelist's opened cases, or every case of the staff
     /// member's municipalities (optionally one, by slug).
-    pub async fn list_cases(&self, actor: &Actor, municipality: Option<&str>) -> Result<Vec<CaseSummary>> {
+    pub async fn list_cases(
+        &self,
+        actor: &Actor,
+        municipality: Option<&str>,
+    ) -> Result<Vec<CaseSummary>> {
         let db = self.store.db();
         let list = match actor {
             Actor::Panelist(p) => {
@@ -415,7 +428,8 @@ impl Service {
         let mut out = HashMap::new();
         for c in list {
             if let std::collections::hash_map::Entry::Vacant(e) = out.entry(c.municipality_id)
-                && let Some(m) = people::municipality_by_id(self.store.db(), c.municipality_id).await?
+                && let Some(m) =
+                    people::municipality_by_id(self.store.db(), c.municipality_id).await?
             {
                 e.insert(m.slug);
             }
@@ -451,7 +465,11 @@ impl Service {
         let tally = if show_tally {
             let counts = posts::verdict_counts(db, c.id).await?;
             let get = |v: Verdict| counts.get(v.as_str()).copied().unwrap_or(0);
-            let (eens, oneens, twijfel) = (get(Verdict::Agree), get(Verdict::Disagree), get(Verdict::Doubt));
+            let (eens, oneens, twijfel) = (
+                get(Verdict::Agree),
+                get(Verdict::Disagree),
+                get(Verdict::Doubt),
+            );
             Some(Tally {
                 eens,
                 oneens,
@@ -490,7 +508,8 @@ impl Service {
             status,
             opens_at: c.opens_at,
             closes_at: c.closes_at,
-            moderation_mode: ModerationMode::parse(&c.moderation_mode).unwrap_or(ModerationMode::Post),
+            moderation_mode: ModerationMode::parse(&c.moderation_mode)
+                .unwrap_or(ModerationMode::Post),
             min_length: c.min_length,
             max_length: c.max_length,
             max_depth: c.max_depth,
@@ -513,7 +532,10 @@ impl Service {
                 .await?
                 .filter(|p| p.municipality_id == municipality_id)
                 .ok_or_else(|| {
-                    Error::invalid("unknown_panel", format!("Panel '{slug}' bestaat niet in deze gemeente."))
+                    Error::invalid(
+                        "unknown_panel",
+                        format!("Panel '{slug}' bestaat niet in deze gemeente."),
+                    )
                 })?;
             ids.push(panel.id);
         }
@@ -523,7 +545,12 @@ impl Service {
     }
 
     /// Creates a case as a draft (admins).
-    pub async fn create_case(&self, actor: &Actor, new: NewCase, audit_ctx: &AuditContext) -> Result<CaseView> {
+    pub async fn create_case(
+        &self,
+        actor: &Actor,
+        new: NewCase,
+        audit_ctx: &AuditContext,
+    ) -> Result<CaseView> {
         let db = self.store.db();
         let municipality = people::municipality_by_slug(db, &new.municipality)
             .await?
@@ -534,20 +561,37 @@ impl Service {
         };
         check_text("title", &new.title, 3)?;
         if text_length(&new.title) > 200 || text_length(&new.provision) > 200 {
-            return Err(Error::invalid("invalid_field", "Titel en voorziening zijn hoogstens 200 tekens."));
+            return Err(Error::invalid(
+                "invalid_field",
+                "Titel en voorziening zijn hoogstens 200 tekens.",
+            ));
         }
-        let domain = parse_word("domain", &new.domain, LegalDomain::parse, LegalDomain::expected())?;
+        let domain = parse_word(
+            "domain",
+            &new.domain,
+            LegalDomain::parse,
+            LegalDomain::expected(),
+        )?;
         let outcome = parse_word("outcome", &new.outcome, Outcome::parse, Outcome::expected())?;
         check_text("provision", &new.provision, 2)?;
         check_text("situation", &new.situation, 10)?;
         check_text("decision", &new.decision, 10)?;
         check_text("summary", &new.summary, 0)?;
         check_list("considerations", &new.considerations, |s| vec![s.as_str()])?;
-        check_list("frame", &new.frame, |f| vec![f.title.as_str(), f.text.as_str()])?;
-        check_list("trail", &new.trail, |t| vec![t.step.as_str(), t.text.as_str()])?;
+        check_list("frame", &new.frame, |f| {
+            vec![f.title.as_str(), f.text.as_str()]
+        })?;
+        check_list("trail", &new.trail, |t| {
+            vec![t.step.as_str(), t.text.as_str()]
+        })?;
         check_list("questions", &new.questions, |s| vec![s.as_str()])?;
         let mode = match &new.moderation_mode {
-            Some(m) => parse_word("moderation_mode", m, ModerationMode::parse, ModerationMode::expected())?,
+            Some(m) => parse_word(
+                "moderation_mode",
+                m,
+                ModerationMode::parse,
+                ModerationMode::expected(),
+            )?,
             None => ModerationMode::Post,
         };
         let min_length = new.min_length.unwrap_or(DEFAULT_MIN_LENGTH);
@@ -599,7 +643,13 @@ impl Service {
         cases::set_case_panels(&*tx, case.id, &panel_ids).await?;
         audit::append(
             &*tx,
-            audit_ctx.entry(Some(municipality.id), "case.create", "case", case.id.to_string(), serde_json::json!({"title": case.title})),
+            audit_ctx.entry(
+                Some(municipality.id),
+                "case.create",
+                "case",
+                case.id.to_string(),
+                serde_json::json!({"title": case.title}),
+            ),
             now,
         )
         .await?;
@@ -610,7 +660,13 @@ impl Service {
 
     /// Changes a case (admins). Texts and settings can change until the case opens; the
     /// municipality's response can be written at any time.
-    pub async fn update_case(&self, actor: &Actor, id: i64, ch: CaseChanges, audit_ctx: &AuditContext) -> Result<CaseView> {
+    pub async fn update_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        ch: CaseChanges,
+        audit_ctx: &AuditContext,
+    ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
         let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Draft);
         let only_response = ch.title.is_none()
@@ -643,14 +699,22 @@ impl Service {
             am.title = Set(v.trim().to_owned());
         }
         if let Some(v) = &ch.domain {
-            am.domain = Set(parse_word("domain", v, LegalDomain::parse, LegalDomain::expected())?.as_str().to_owned());
+            am.domain = Set(
+                parse_word("domain", v, LegalDomain::parse, LegalDomain::expected())?
+                    .as_str()
+                    .to_owned(),
+            );
         }
         if let Some(v) = &ch.provision {
             check_text("provision", v, 2)?;
             am.provision = Set(v.trim().to_owned());
         }
         if let Some(v) = &ch.outcome {
-            am.outcome = Set(parse_word("outcome", v, Outcome::parse, Outcome::expected())?.as_str().to_owned());
+            am.outcome = Set(
+                parse_word("outcome", v, Outcome::parse, Outcome::expected())?
+                    .as_str()
+                    .to_owned(),
+            );
         }
         if let Some(v) = &ch.summary {
             check_text("summary", v, 0)?;
@@ -681,7 +745,14 @@ impl Service {
             am.questions = Set(json_list(v));
         }
         if let Some(v) = &ch.moderation_mode {
-            am.moderation_mode = Set(parse_word("moderation_mode", v, ModerationMode::parse, ModerationMode::expected())?.as_str().to_owned());
+            am.moderation_mode = Set(parse_word(
+                "moderation_mode",
+                v,
+                ModerationMode::parse,
+                ModerationMode::expected(),
+            )?
+            .as_str()
+            .to_owned());
         }
         let min = ch.min_length.unwrap_or(case.min_length);
         let max = ch.max_length.unwrap_or(case.max_length);
@@ -714,62 +785,139 @@ impl Service {
         if ch.response.is_some() {
             events::append(&*tx, id, "case.response", None, &serde_json::json!({}), now).await?;
         }
-        audit::append(&*tx, audit_ctx.entry(Some(case.municipality_id), "case.update", "case", id.to_string(), serde_json::json!({})), now).await?;
+        audit::append(
+            &*tx,
+            audit_ctx.entry(
+                Some(case.municipality_id),
+                "case.update",
+                "case",
+                id.to_string(),
+                serde_json::json!({}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         let panels = cases::panels_of_case(self.store.db(), id).await?;
         self.case_view(actor, saved, &panels).await
     }
 
     /// Schedules a case to open (and possibly close) at given times (admins).
-    pub async fn schedule_case(&self, actor: &Actor, id: i64, s: Schedule, audit_ctx: &AuditContext) -> Result<CaseView> {
+    pub async fn schedule_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        s: Schedule,
+        audit_ctx: &AuditContext,
+    ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
         let now = self.now();
         if s.opens_at <= now {
-            return Err(Error::invalid("invalid_schedule", "De openingstijd moet in de toekomst liggen."));
+            return Err(Error::invalid(
+                "invalid_schedule",
+                "De openingstijd moet in de toekomst liggen.",
+            ));
         }
         if s.closes_at.is_some_and(|c| c <= s.opens_at) {
-            return Err(Error::invalid("invalid_schedule", "De sluitingstijd moet na de openingstijd liggen."));
+            return Err(Error::invalid(
+                "invalid_schedule",
+                "De sluitingstijd moet na de openingstijd liggen.",
+            ));
         }
         self.require_panels(id).await?;
         let tx = self.store.begin_write().await?;
-        let changed = cases::transition_status(&*tx, id, &["draft", "scheduled"], "scheduled", Some(s.opens_at), Some(s.closes_at), now).await?;
+        let changed = cases::transition_status(
+            &*tx,
+            id,
+            &["draft", "scheduled"],
+            "scheduled",
+            Some(s.opens_at),
+            Some(s.closes_at),
+            now,
+        )
+        .await?;
         if !changed {
-            return Err(Error::conflict("case_not_editable", "Alleen een concept of geplande casus kan worden ingepland."));
+            return Err(Error::conflict(
+                "case_not_editable",
+                "Alleen een concept of geplande casus kan worden ingepland.",
+            ));
         }
-        audit::append(&*tx, audit_ctx.entry(Some(case.municipality_id), "case.schedule", "case", id.to_string(), serde_json::json!({"opens_at": s.opens_at, "closes_at": s.closes_at})), now).await?;
+        audit::append(
+            &*tx,
+            audit_ctx.entry(
+                Some(case.municipality_id),
+                "case.schedule",
+                "case",
+                id.to_string(),
+                serde_json::json!({"opens_at": s.opens_at, "closes_at": s.closes_at}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.get_case(actor, id).await
     }
 
     async fn require_panels(&self, id: i64) -> Result<()> {
         if cases::panels_of_case(self.store.db(), id).await?.is_empty() {
-            return Err(Error::conflict("no_panels", "Koppel eerst een panel aan deze casus."));
+            return Err(Error::conflict(
+                "no_panels",
+                "Koppel eerst een panel aan deze casus.",
+            ));
         }
         Ok(())
     }
 
     /// Opens a case now (admins).
-    pub async fn open_case(&self, actor: &Actor, id: i64, audit_ctx: &AuditContext) -> Result<CaseView> {
+    pub async fn open_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        audit_ctx: &AuditContext,
+    ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
         self.require_panels(id).await?;
-        if !self.transition(&case, &["draft", "scheduled"], CaseStatus::Open, audit_ctx).await? {
-            return Err(Error::conflict("case_not_editable", "Deze casus is al geopend of gesloten."));
+        if !self
+            .transition(&case, &["draft", "scheduled"], CaseStatus::Open, audit_ctx)
+            .await?
+        {
+            return Err(Error::conflict(
+                "case_not_editable",
+                "Deze casus is al geopend of gesloten.",
+            ));
         }
         self.get_case(actor, id).await
     }
 
     /// Closes a case now (admins). A closed case accepts no writes.
-    pub async fn close_case(&self, actor: &Actor, id: i64, audit_ctx: &AuditContext) -> Result<CaseView> {
+    pub async fn close_case(
+        &self,
+        actor: &Actor,
+        id: i64,
+        audit_ctx: &AuditContext,
+    ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
-        if !self.transition(&case, &["open"], CaseStatus::Closed, audit_ctx).await? {
-            return Err(Error::conflict("case_not_open", "Alleen een geopende casus kan worden gesloten."));
+        if !self
+            .transition(&case, &["open"], CaseStatus::Closed, audit_ctx)
+            .await?
+        {
+            return Err(Error::conflict(
+                "case_not_open",
+                "Alleen een geopende casus kan worden gesloten.",
+            ));
         }
         self.get_case(actor, id).await
     }
 
     /// Moves a case to `to` if it is in one of `from`, appending the event and an audit
     /// entry in the same transaction. Returns whether this call made the change.
-    async fn transition(&self, case: &case::Model, from: &[&str], to: CaseStatus, audit_ctx: &AuditContext) -> Result<bool> {
+    async fn transition(
+        &self,
+        case: &case::Model,
+        from: &[&str],
+        to: CaseStatus,
+        audit_ctx: &AuditContext,
+    ) -> Result<bool> {
         let now = self.now();
         let (opens_at, closes_at, kind, action) = match to {
             CaseStatus::Open => (Some(now), None, "case.opened", "case.open"),
@@ -781,11 +929,32 @@ impl Service {
             _ => closes_at,
         };
         let tx = self.store.begin_write().await?;
-        if !cases::transition_status(&*tx, case.id, from, to.as_str(), opens_at, closes_at, now).await? {
+        if !cases::transition_status(&*tx, case.id, from, to.as_str(), opens_at, closes_at, now)
+            .await?
+        {
             return Ok(false);
         }
-        let event = events::append(&*tx, case.id, kind, None, &serde_json::json!({"status": to}), now).await?;
-        audit::append(&*tx, audit_ctx.entry(Some(case.municipality_id), action, "case", case.id.to_string(), serde_json::json!({})), now).await?;
+        let event = events::append(
+            &*tx,
+            case.id,
+            kind,
+            None,
+            &serde_json::json!({"status": to}),
+            now,
+        )
+        .await?;
+        audit::append(
+            &*tx,
+            audit_ctx.entry(
+                Some(case.municipality_id),
+                action,
+                "case",
+                case.id.to_string(),
+                serde_json::json!({}),
+            ),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(case.id = case.id, case.seq = event.seq, status = %to, "case status changed");
         Ok(true)
@@ -802,7 +971,10 @@ impl Service {
             } else {
                 ("open", CaseStatus::Closed)
             };
-            if self.transition(&case, &[from], to, &AuditContext::system()).await? {
+            if self
+                .transition(&case, &[from], to, &AuditContext::system())
+                .await?
+            {
                 changed += 1;
             }
         }
@@ -810,10 +982,19 @@ impl Service {
     }
 
     /// The case's event log after `after`, at most `limit` entries.
-    pub async fn events_after(&self, actor: &Actor, case_id: i64, after: i64, limit: u64) -> Result<EventPage> {
+    pub async fn events_after(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<EventPage> {
         let case = self.visible_case(actor, case_id).await?;
         if after < 0 {
-            return Err(Error::bad_request("invalid_cursor", "'after' kan niet negatief zijn."));
+            return Err(Error::bad_request(
+                "invalid_cursor",
+                "'after' kan niet negatief zijn.",
+            ));
         }
         let list = events::after(self.store.db(), case_id, after, limit.clamp(1, 1000)).await?;
         Ok(EventPage {

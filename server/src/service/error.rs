@@ -136,9 +136,9 @@ impl Error {
             | Error::Forbidden { message, .. }
             | Error::Conflict { message, .. } => message.clone(),
             Error::NotFound { .. } => "Niet gevonden.".into(),
-            Error::RateLimited { retry_after_secs } => format!(
-                "Te veel pogingen. Probeer het over {retry_after_secs} seconden opnieuw."
-            ),
+            Error::RateLimited { retry_after_secs } => {
+                format!("Te veel pogingen. Probeer het over {retry_after_secs} seconden opnieuw.")
+            }
             Error::Internal(_) => "Er ging bij ons iets mis. Probeer het later opnieuw.".into(),
         }
     }

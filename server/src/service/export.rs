@@ -84,7 +84,14 @@ impl Service {
     /// Writes the export of a case to `out`. `actor` is `None` for the operator at the
     /// command line; over the network only analysts and admins of the case's municipality
     /// may export.
-    pub async fn export_case(&self, actor: Option<&Actor>, case_id: i64, format: ExportFormat, ctx: &AuditContext, out: &mut (dyn Write + Send)) -> Result<usize> {
+    pub async fn export_case(
+        &self,
+        actor: Option<&Actor>,
+        case_id: i64,
+        format: ExportFormat,
+        ctx: &AuditContext,
+        out: &mut (dyn Write + Send),
+    ) -> Result<usize> {
         let db = self.store.db();
         let case = cases::case_by_id(db, case_id)
             .await?
@@ -110,7 +117,11 @@ impl Service {
                     parent_id: p.parent_id,
                     depth: p.depth,
                     author: author_id(&case, p.panelist_id),
-                    kind: if p.parent_id.is_none() { "reaction" } else { "reply" },
+                    kind: if p.parent_id.is_none() {
+                        "reaction"
+                    } else {
+                        "reply"
+                    },
                     verdict: p.verdict.clone(),
                     body: (p.status == PostStatus::Visible.as_str()).then(|| p.body.clone()),
                     status: p.status,
@@ -136,19 +147,34 @@ impl Service {
                     opens_at: case.opens_at.map(|t| t.to_rfc3339()),
                     closes_at: case.closes_at.map(|t| t.to_rfc3339()),
                 };
-                let line = serde_json::to_string(&head).map_err(|e| Error::Internal(e.to_string()))?;
+                let line =
+                    serde_json::to_string(&head).map_err(|e| Error::Internal(e.to_string()))?;
                 writeln!(out, "{line}").map_err(io)?;
                 for r in &records {
-                    let line = serde_json::to_string(r).map_err(|e| Error::Internal(e.to_string()))?;
+                    let line =
+                        serde_json::to_string(r).map_err(|e| Error::Internal(e.to_string()))?;
                     writeln!(out, "{line}").map_err(io)?;
                 }
             }
             ExportFormat::Csv => {
                 let mut w = csv::Writer::from_writer(&mut *out);
                 w.write_record([
-                    "case_id", "post_id", "parent_id", "depth", "author", "kind", "verdict", "status", "body",
-                    "revision_count", "weighings_agree", "weighings_disagree", "weighings_pass", "flags",
-                    "created_at", "updated_at",
+                    "case_id",
+                    "post_id",
+                    "parent_id",
+                    "depth",
+                    "author",
+                    "kind",
+                    "verdict",
+                    "status",
+                    "body",
+                    "revision_count",
+                    "weighings_agree",
+                    "weighings_disagree",
+                    "weighings_pass",
+                    "flags",
+                    "created_at",
+                    "updated_at",
                 ])
                 .map_err(|e| Error::Internal(e.to_string()))?;
                 for r in &records {

@@ -64,7 +64,9 @@ pub struct StaffActor {
 impl StaffActor {
     /// Whether this person works for the municipality at all.
     pub fn is_member(&self, municipality_id: i64) -> bool {
-        self.roles.iter().any(|r| r.municipality_id == municipality_id)
+        self.roles
+            .iter()
+            .any(|r| r.municipality_id == municipality_id)
     }
 
     /// Whether this person holds `role` in the municipality (admins hold every role).
@@ -138,12 +140,7 @@ pub fn require_case_visible(actor: &Actor, case: &case::Model, case_panels: &[i6
 /// `not_found` (the municipality's things do not exist for them); insiders with another
 /// role and panelists get `forbidden`.
 pub fn require_role(actor: &Actor, municipality_id: i64, role: Role) -> Result<&StaffActor> {
-    let forbidden = || {
-        Error::forbidden(
-            "forbidden",
-            format!("Hiervoor is de rol '{role}' nodig."),
-        )
-    };
+    let forbidden = || Error::forbidden("forbidden", format!("Hiervoor is de rol '{role}' nodig."));
     match actor {
         Actor::Staff(s) if s.has_role(municipality_id, role) => Ok(s),
         Actor::Staff(s) if s.is_member(municipality_id) => Err(forbidden()),

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Service;
 use super::error::{Error, Result};
 use super::policy::{self, Actor, PanelistActor};
-use super::Service;
-use crate::domain::{text_length, CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue};
+use crate::domain::{CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue, text_length};
 use crate::store::entities::{case, post};
 use crate::store::posts::{NewPost, WeighingCounts};
 use crate::store::{events, is_unique_violation, posts};
@@ -163,13 +163,19 @@ fn check_body(case: &case::Model, body: &str) -> Result<()> {
     if n < case.min_length as usize {
         return Err(Error::invalid(
             "body_too_short",
-            format!("Uw tekst is te kort: schrijf minstens {} tekens (nu {n}).", case.min_length),
+            format!(
+                "Uw tekst is te kort: schrijf minstens {} tekens (nu {n}).",
+                case.min_length
+            ),
         ));
     }
     if n > case.max_length as usize {
         return Err(Error::invalid(
             "body_too_long",
-            format!("Uw tekst is te lang: hoogstens {} tekens (nu {n}).", case.max_length),
+            format!(
+                "Uw tekst is te lang: hoogstens {} tekens (nu {n}).",
+                case.max_length
+            ),
         ));
     }
     Ok(())
@@ -191,7 +197,11 @@ fn not_found_post() -> Error {
 
 impl Service {
     /// Loads a post in a case the actor may see, or `post_not_found`.
-    async fn visible_post(&self, actor: &Actor, post_id: i64) -> Result<(post::Model, case::Model)> {
+    async fn visible_post(
+        &self,
+        actor: &Actor,
+        post_id: i64,
+    ) -> Result<(post::Model, case::Model)> {
         let post = posts::post_by_id(self.store.db(), post_id)
             .await?
             .ok_or_else(not_found_post)?;
@@ -213,7 +223,13 @@ impl Service {
 
     /// Posts a reaction (with verdict) or a reply. With an idempotency key, a retry
     /// returns the post stored the first time.
-    pub async fn create_post(&self, actor: &Actor, case_id: i64, input: NewPostInput, idempotency_key: Option<&str>) -> Result<PostView> {
+    pub async fn create_post(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        input: NewPostInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<PostView> {
         let case = self.visible_case(actor, case_id).await?;
         let p = self.writer(actor, &case)?;
         let db = self.store.db();
@@ -228,13 +244,21 @@ impl Service {
                     .await?
                     .filter(|pp| pp.case_id == case_id)
                     .ok_or_else(not_found_post)?;
-                if parent.status == PostStatus::Withdrawn.as_str() || !policy::can_read_post_body(actor, &parent) {
-                    return Err(Error::conflict("parent_unavailable", "Op dit bericht kan niet (meer) worden gereageerd."));
+                if parent.status == PostStatus::Withdrawn.as_str()
+                    || !policy::can_read_post_body(actor, &parent)
+                {
+                    return Err(Error::conflict(
+                        "parent_unavailable",
+                        "Op dit bericht kan niet (meer) worden gereageerd.",
+                    ));
                 }
                 if parent.depth + 1 > case.max_depth {
                     return Err(Error::invalid(
                         "nesting_too_deep",
-                        format!("Antwoorden gaan hier hoogstens {} niveaus diep; reageer op een eerder bericht.", case.max_depth),
+                        format!(
+                            "Antwoorden gaan hier hoogstens {} niveaus diep; reageer op een eerder bericht.",
+                            case.max_depth
+                        ),
                     ));
                 }
                 Some(parent)
@@ -244,10 +268,16 @@ impl Service {
         let verdict = match (&parent, &input.verdict) {
             (None, Some(v)) => Some(parse_verdict(v)?),
             (None, None) => {
-                return Err(Error::invalid("verdict_required", format!("Geef bij uw reactie een oordeel: {}.", Verdict::expected())));
+                return Err(Error::invalid(
+                    "verdict_required",
+                    format!("Geef bij uw reactie een oordeel: {}.", Verdict::expected()),
+                ));
             }
             (Some(_), Some(_)) => {
-                return Err(Error::invalid("verdict_not_allowed", "Een antwoord op een ander bericht heeft geen eigen oordeel."));
+                return Err(Error::invalid(
+                    "verdict_not_allowed",
+                    "Een antwoord op een ander bericht heeft geen eigen oordeel.",
+                ));
             }
             (Some(_), None) => None,
         };
@@ -277,38 +307,85 @@ impl Service {
                 {
                     return self.post_view(actor, existing).await;
                 }
-                return Err(Error::conflict("already_reacted", "U heeft al een reactie op deze casus gegeven; u kunt die wel aanpassen."));
+                return Err(Error::conflict(
+                    "already_reacted",
+                    "U heeft al een reactie op deze casus gegeven; u kunt die wel aanpassen.",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
-        let event = events::append(&*tx, case_id, "post.created", Some(stored.id), &post_event(&stored), now).await?;
+        let event = events::append(
+            &*tx,
+            case_id,
+            "post.created",
+            Some(stored.id),
+            &post_event(&stored),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        tracing::info!(case.id = case_id, post.id = stored.id, case.seq = event.seq, "post created");
+        tracing::info!(
+            case.id = case_id,
+            post.id = stored.id,
+            case.seq = event.seq,
+            "post created"
+        );
         self.post_view(actor, stored).await
     }
 
     /// Edits one's own post while the case is open; the old text stays as a revision.
-    pub async fn edit_post(&self, actor: &Actor, post_id: i64, input: EditPostInput) -> Result<PostView> {
+    pub async fn edit_post(
+        &self,
+        actor: &Actor,
+        post_id: i64,
+        input: EditPostInput,
+    ) -> Result<PostView> {
         let (post, case) = self.visible_post(actor, post_id).await?;
         let p = self.writer(actor, &case)?;
         if post.panelist_id != p.id {
-            return Err(Error::forbidden("not_author", "U kunt alleen uw eigen berichten aanpassen."));
+            return Err(Error::forbidden(
+                "not_author",
+                "U kunt alleen uw eigen berichten aanpassen.",
+            ));
         }
-        if post.status == PostStatus::Withdrawn.as_str() || post.status == PostStatus::Rejected.as_str() {
-            return Err(Error::conflict("post_not_editable", "Dit bericht kan niet meer worden aangepast."));
+        if post.status == PostStatus::Withdrawn.as_str()
+            || post.status == PostStatus::Rejected.as_str()
+        {
+            return Err(Error::conflict(
+                "post_not_editable",
+                "Dit bericht kan niet meer worden aangepast.",
+            ));
         }
         let verdict = match (&input.verdict, post.parent_id) {
             (Some(v), None) => Some(parse_verdict(v)?),
             (Some(_), Some(_)) => {
-                return Err(Error::invalid("verdict_not_allowed", "Een antwoord op een ander bericht heeft geen eigen oordeel."));
+                return Err(Error::invalid(
+                    "verdict_not_allowed",
+                    "Een antwoord op een ander bericht heeft geen eigen oordeel.",
+                ));
             }
             (None, _) => None,
         };
         check_body(&case, &input.body)?;
         let now = self.now();
         let tx = self.store.begin_write().await?;
-        let saved = posts::revise_post(&*tx, &post, input.body.trim(), verdict.map(Verdict::as_str), now).await?;
-        events::append(&*tx, case.id, "post.edited", Some(saved.id), &post_event(&saved), now).await?;
+        let saved = posts::revise_post(
+            &*tx,
+            &post,
+            input.body.trim(),
+            verdict.map(Verdict::as_str),
+            now,
+        )
+        .await?;
+        events::append(
+            &*tx,
+            case.id,
+            "post.edited",
+            Some(saved.id),
+            &post_event(&saved),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.post_view(actor, saved).await
     }
@@ -319,36 +396,65 @@ impl Service {
         let (post, case) = self.visible_post(actor, post_id).await?;
         let p = self.writer(actor, &case)?;
         if post.panelist_id != p.id {
-            return Err(Error::forbidden("not_author", "U kunt alleen uw eigen berichten intrekken."));
+            return Err(Error::forbidden(
+                "not_author",
+                "U kunt alleen uw eigen berichten intrekken.",
+            ));
         }
         if post.status == PostStatus::Withdrawn.as_str() {
             return self.post_view(actor, post).await;
         }
         let now = self.now();
         let tx = self.store.begin_write().await?;
-        let saved = posts::set_post_status(&*tx, &post, PostStatus::Withdrawn.as_str(), now).await?;
-        events::append(&*tx, case.id, "post.withdrawn", Some(saved.id), &post_event(&saved), now).await?;
+        let saved =
+            posts::set_post_status(&*tx, &post, PostStatus::Withdrawn.as_str(), now).await?;
+        events::append(
+            &*tx,
+            case.id,
+            "post.withdrawn",
+            Some(saved.id),
+            &post_event(&saved),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.post_view(actor, saved).await
     }
 
     /// Weighs someone else's visible post; weighing again changes the weighing.
-    pub async fn weigh_post(&self, actor: &Actor, post_id: i64, input: WeighingInput) -> Result<PostView> {
+    pub async fn weigh_post(
+        &self,
+        actor: &Actor,
+        post_id: i64,
+        input: WeighingInput,
+    ) -> Result<PostView> {
         let (post, case) = self.visible_post(actor, post_id).await?;
         let p = self.writer(actor, &case)?;
         let value = WeighingValue::parse(&input.value).ok_or_else(|| {
-            Error::invalid("invalid_weighing", format!("Kies een waardering uit: {}.", WeighingValue::expected()))
+            Error::invalid(
+                "invalid_weighing",
+                format!("Kies een waardering uit: {}.", WeighingValue::expected()),
+            )
         })?;
         if post.panelist_id == p.id {
-            return Err(Error::invalid("own_post", "U kunt uw eigen bericht niet waarderen."));
+            return Err(Error::invalid(
+                "own_post",
+                "U kunt uw eigen bericht niet waarderen.",
+            ));
         }
         if post.status != PostStatus::Visible.as_str() {
-            return Err(Error::conflict("post_unavailable", "Dit bericht kan nu niet worden gewaardeerd."));
+            return Err(Error::conflict(
+                "post_unavailable",
+                "Dit bericht kan nu niet worden gewaardeerd.",
+            ));
         }
         let now = self.now();
         let tx = self.store.begin_write().await?;
         if posts::upsert_weighing(&*tx, &post, p.id, value.as_str(), now).await? {
-            let counts = posts::weighing_counts(&*tx, &[post.id]).await?.remove(&post.id).unwrap_or_default();
+            let counts = posts::weighing_counts(&*tx, &[post.id])
+                .await?
+                .remove(&post.id)
+                .unwrap_or_default();
             events::append(
                 &*tx,
                 case.id,
@@ -364,28 +470,52 @@ impl Service {
     }
 
     /// Flags a post (one flag per panelist per post).
-    pub async fn flag_post(&self, actor: &Actor, post_id: i64, input: FlagInput) -> Result<FlagView> {
+    pub async fn flag_post(
+        &self,
+        actor: &Actor,
+        post_id: i64,
+        input: FlagInput,
+    ) -> Result<FlagView> {
         let (post, case) = self.visible_post(actor, post_id).await?;
         let p = self.writer(actor, &case)?;
         let reason = FlagReason::parse(&input.reason).ok_or_else(|| {
-            Error::invalid("invalid_flag_reason", format!("Kies een reden uit: {}.", FlagReason::expected()))
+            Error::invalid(
+                "invalid_flag_reason",
+                format!("Kies een reden uit: {}.", FlagReason::expected()),
+            )
         })?;
-        let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let note = input
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
         if reason == FlagReason::Other && note.is_none() {
-            return Err(Error::invalid("note_required", "Licht bij 'anders' kort toe wat er aan de hand is."));
+            return Err(Error::invalid(
+                "note_required",
+                "Licht bij 'anders' kort toe wat er aan de hand is.",
+            ));
         }
         if note.is_some_and(|n| text_length(n) > 1000) {
-            return Err(Error::invalid("note_too_long", "De toelichting is hoogstens 1000 tekens."));
+            return Err(Error::invalid(
+                "note_too_long",
+                "De toelichting is hoogstens 1000 tekens.",
+            ));
         }
         if post.panelist_id == p.id {
-            return Err(Error::invalid("own_post", "U kunt uw eigen bericht niet melden; u kunt het wel aanpassen of intrekken."));
+            return Err(Error::invalid(
+                "own_post",
+                "U kunt uw eigen bericht niet melden; u kunt het wel aanpassen of intrekken.",
+            ));
         }
         let now = self.now();
         let tx = self.store.begin_write().await?;
         let flag = match posts::insert_flag(&*tx, &post, p.id, reason.as_str(), note, now).await {
             Ok(f) => f,
             Err(e) if is_unique_violation(&e) => {
-                return Err(Error::conflict("already_flagged", "U heeft dit bericht al gemeld."));
+                return Err(Error::conflict(
+                    "already_flagged",
+                    "U heeft dit bericht al gemeld.",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -400,7 +530,13 @@ impl Service {
     }
 
     /// One page of a case's thread in order, after `cursor`.
-    pub async fn thread(&self, actor: &Actor, case_id: i64, cursor: Option<&str>, limit: Option<u64>) -> Result<ThreadPage> {
+    pub async fn thread(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        cursor: Option<&str>,
+        limit: Option<u64>,
+    ) -> Result<ThreadPage> {
         self.visible_case(actor, case_id).await?;
         if let Some(c) = cursor
             && (c.len() > 255 || !c.bytes().all(|b| b.is_ascii_digit() || b == b'/'))
@@ -411,7 +547,11 @@ impl Service {
         let list = posts::thread_page(self.store.db(), case_id, cursor, limit + 1).await?;
         let more = list.len() as u64 > limit;
         let list: Vec<post::Model> = list.into_iter().take(limit as usize).collect();
-        let next_cursor = if more { list.last().map(|p| p.thread_path.clone()) } else { None };
+        let next_cursor = if more {
+            list.last().map(|p| p.thread_path.clone())
+        } else {
+            None
+        };
         Ok(ThreadPage {
             posts: self.post_views(actor, list).await?,
             next_cursor,
@@ -432,7 +572,10 @@ impl Service {
             Actor::Staff(_) => true,
         };
         if !allowed {
-            return Err(Error::forbidden("not_author", "Alleen de schrijver ziet eerdere versies."));
+            return Err(Error::forbidden(
+                "not_author",
+                "Alleen de schrijver ziet eerdere versies.",
+            ));
         }
         Ok(posts::revisions_of(self.store.db(), post_id)
             .await?
@@ -448,7 +591,9 @@ impl Service {
 
     async fn post_view(&self, actor: &Actor, post: post::Model) -> Result<PostView> {
         let mut views = self.post_views(actor, vec![post]).await?;
-        views.pop().ok_or_else(|| Error::Internal("post view lost".into()))
+        views
+            .pop()
+            .ok_or_else(|| Error::Internal("post view lost".into()))
     }
 
     /// Renders posts for an actor: the one place that decides which text and verdict a
@@ -480,7 +625,11 @@ impl Service {
                     depth: p.depth,
                     author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
                     mine: me == Some(p.panelist_id),
-                    verdict: if readable { p.verdict.as_deref().and_then(Verdict::parse) } else { None },
+                    verdict: if readable {
+                        p.verdict.as_deref().and_then(Verdict::parse)
+                    } else {
+                        None
+                    },
                     body: readable.then(|| p.body.clone()),
                     status: PostStatus::parse(&p.status).unwrap_or(PostStatus::Hidden),
                     created_at: p.created_at,

@@ -61,8 +61,8 @@ pub async fn page<C: ConnectionTrait>(
     before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<audit_entry::Model>, DbErr> {
-    let mut q = audit_entry::Entity::find()
-        .filter(audit_entry::Column::MunicipalityId.eq(municipality_id));
+    let mut q =
+        audit_entry::Entity::find().filter(audit_entry::Column::MunicipalityId.eq(municipality_id));
     if let Some(before) = before {
         q = q.filter(audit_entry::Column::Id.lt(before));
     }

@@ -160,8 +160,9 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
     if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| DbErr::Custom(format!("cannot create folder {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            DbErr::Custom(format!("cannot create folder {}: {e}", parent.display()))
+        })?;
     }
     Ok(())
 }

@@ -274,7 +274,10 @@ pub async fn roles_of_staff<C: ConnectionTrait>(
     Ok(roles
         .into_iter()
         .filter_map(|r| {
-            let m = municipalities.iter().find(|m| m.id == r.municipality_id)?.clone();
+            let m = municipalities
+                .iter()
+                .find(|m| m.id == r.municipality_id)?
+                .clone();
             Some((r, m))
         })
         .collect())

@@ -78,7 +78,10 @@ pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> Result<(), DbErr> {
 }
 
 /// Ends every session of a panelist (on suspension).
-pub async fn delete_for_panelist<C: ConnectionTrait>(db: &C, panelist_id: i64) -> Result<u64, DbErr> {
+pub async fn delete_for_panelist<C: ConnectionTrait>(
+    db: &C,
+    panelist_id: i64,
+) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many()
         .filter(session::Column::PanelistId.eq(panelist_id))
         .exec(db)

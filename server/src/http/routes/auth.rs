@@ -4,14 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, ClientIp, Json, SESSION_COOKIE};
-use crate::http::AppState;
 use crate::service::auth::{Login, SessionView};
 
 /// A panelist's login.
@@ -53,7 +53,12 @@ fn logged_in(state: &AppState, jar: CookieJar, login: Login) -> Response {
 /// Logs a panelist in with the code from their letter.
 #[utoipa::path(post, path = "/api/v1/auth/invite", tag = "auth", request_body = InviteLogin,
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login_invite(State(state): State<AppState>, ClientIp(ip): ClientIp, jar: CookieJar, Json(body): Json<InviteLogin>) -> Result<Response, ApiError> {
+pub async fn login_invite(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    Json(body): Json<InviteLogin>,
+) -> Result<Response, ApiError> {
     let login = state.service.login_panelist(&body.code, ip).await?;
     Ok(logged_in(&state, jar, login))
 }
@@ -61,15 +66,27 @@ pub async fn login_invite(State(state): State<AppState>, ClientIp(ip): ClientIp,
 /// Logs a staff member in.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = StaffLogin,
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login_staff(State(state): State<AppState>, ClientIp(ip): ClientIp, jar: CookieJar, Json(body): Json<StaffLogin>) -> Result<Response, ApiError> {
-    let login = state.service.login_staff(&body.email, &body.password, ip).await?;
+pub async fn login_staff(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+    Json(body): Json<StaffLogin>,
+) -> Result<Response, ApiError> {
+    let login = state
+        .service
+        .login_staff(&body.email, &body.password, ip)
+        .await?;
     Ok(logged_in(&state, jar, login))
 }
 
 /// Ends the session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, Auth(auth): Auth, jar: CookieJar) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
     state.service.logout(&auth).await?;
     let jar = jar.add(session_cookie(&state, String::new(), 0));
     Ok((StatusCode::NO_CONTENT, jar).into_response())

@@ -2,17 +2,17 @@
 //! event log; export its thread.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, ClientIp, Json, Path, Query};
-use crate::http::AppState;
+use crate::service::AuditContext;
 use crate::service::cases::{CaseChanges, CaseSummary, CaseView, EventPage, NewCase, Schedule};
 use crate::service::export::ExportFormat;
-use crate::service::AuditContext;
 
 /// Filter for the case list.
 #[derive(Deserialize, IntoParams)]
@@ -24,14 +24,28 @@ pub struct ListQuery {
 /// Lists the cases the actor may see.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
     responses((status = 200, body = [CaseSummary]), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Auth(auth): Auth, Query(q): Query<ListQuery>) -> Result<axum::Json<Vec<CaseSummary>>, ApiError> {
-    Ok(axum::Json(state.service.list_cases(&auth.actor, q.municipality.as_deref()).await?))
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Vec<CaseSummary>>, ApiError> {
+    Ok(axum::Json(
+        state
+            .service
+            .list_cases(&auth.actor, q.municipality.as_deref())
+            .await?,
+    ))
 }
 
 /// Creates a case as a draft (admins).
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
     responses((status = 201, body = CaseView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Json(body): Json<NewCase>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<NewCase>,
+) -> Result<Response, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
     let view = state.service.create_case(&auth.actor, body, &ctx).await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
@@ -40,40 +54,80 @@ pub async fn create(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip
 /// Reads a case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>) -> Result<axum::Json<CaseView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<CaseView>, ApiError> {
     Ok(axum::Json(state.service.get_case(&auth.actor, id).await?))
 }
 
 /// Changes a case (admins; texts only before it opens).
 #[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = CaseChanges,
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>, Json(body): Json<CaseChanges>) -> Result<axum::Json<CaseView>, ApiError> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Json(body): Json<CaseChanges>,
+) -> Result<axum::Json<CaseView>, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
-    Ok(axum::Json(state.service.update_case(&auth.actor, id, body, &ctx).await?))
+    Ok(axum::Json(
+        state
+            .service
+            .update_case(&auth.actor, id, body, &ctx)
+            .await?,
+    ))
 }
 
 /// Schedules a case to open (admins).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/schedule", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = Schedule,
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn schedule(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>, Json(body): Json<Schedule>) -> Result<axum::Json<CaseView>, ApiError> {
+pub async fn schedule(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Json(body): Json<Schedule>,
+) -> Result<axum::Json<CaseView>, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
-    Ok(axum::Json(state.service.schedule_case(&auth.actor, id, body, &ctx).await?))
+    Ok(axum::Json(
+        state
+            .service
+            .schedule_case(&auth.actor, id, body, &ctx)
+            .await?,
+    ))
 }
 
 /// Opens a case now (admins).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/open", tag = "cases", params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody)))]
-pub async fn open(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>) -> Result<axum::Json<CaseView>, ApiError> {
+pub async fn open(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<CaseView>, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
-    Ok(axum::Json(state.service.open_case(&auth.actor, id, &ctx).await?))
+    Ok(axum::Json(
+        state.service.open_case(&auth.actor, id, &ctx).await?,
+    ))
 }
 
 /// Closes a case now (admins).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/close", tag = "cases", params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody)))]
-pub async fn close(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>) -> Result<axum::Json<CaseView>, ApiError> {
+pub async fn close(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<CaseView>, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
-    Ok(axum::Json(state.service.close_case(&auth.actor, id, &ctx).await?))
+    Ok(axum::Json(
+        state.service.close_case(&auth.actor, id, &ctx).await?,
+    ))
 }
 
 /// Position in the event log.
@@ -88,8 +142,23 @@ pub struct EventsQuery {
 /// Reads a case's event log after a sequence number.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = i64, Path, description = "Case id"), EventsQuery),
     responses((status = 200, body = EventPage), (status = 404, body = ErrorBody)))]
-pub async fn events(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, Query(q): Query<EventsQuery>) -> Result<axum::Json<EventPage>, ApiError> {
-    Ok(axum::Json(state.service.events_after(&auth.actor, id, q.after.unwrap_or(0), q.limit.unwrap_or(100)).await?))
+pub async fn events(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<EventsQuery>,
+) -> Result<axum::Json<EventPage>, ApiError> {
+    Ok(axum::Json(
+        state
+            .service
+            .events_after(
+                &auth.actor,
+                id,
+                q.after.unwrap_or(0),
+                q.limit.unwrap_or(100),
+            )
+            .await?,
+    ))
 }
 
 /// Export format.
@@ -102,13 +171,26 @@ pub struct ExportQuery {
 /// Exports a case's thread (analysts and admins); audited.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/export", tag = "cases", params(("id" = i64, Path, description = "Case id"), ExportQuery),
     responses((status = 200, description = "JSON Lines or CSV"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn export(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip): ClientIp, Path(id): Path<i64>, Query(q): Query<ExportQuery>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
     let format = ExportFormat::parse(q.format.as_deref().unwrap_or("jsonl")).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_format", "Kies als formaat jsonl of csv.")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_format",
+            "Kies als formaat jsonl of csv.",
+        )
     })?;
     let ctx = AuditContext::new(&auth.actor, ip);
     let mut out: Vec<u8> = Vec::new();
-    state.service.export_case(Some(&auth.actor), id, format, &ctx, &mut out).await?;
+    state
+        .service
+        .export_case(Some(&auth.actor), id, format, &ctx, &mut out)
+        .await?;
     let (ctype, ext) = match format {
         ExportFormat::JsonLines => ("application/jsonl; charset=utf-8", "jsonl"),
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -116,7 +198,10 @@ pub async fn export(State(state): State<AppState>, Auth(auth): Auth, ClientIp(ip
     Ok((
         [
             (header::CONTENT_TYPE, ctype.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"casus-{id}.{ext}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"casus-{id}.{ext}\""),
+            ),
         ],
         out,
     )

@@ -7,8 +7,8 @@ pub mod health;
 pub mod pages;
 pub mod posts;
 
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 
 use super::AppState;
 

@@ -2,12 +2,12 @@
 //! server needs no files beside it.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
-use crate::http::extract::{session_of, SESSION_COOKIE};
 use crate::http::AppState;
+use crate::http::extract::{SESSION_COOKIE, session_of};
 
 const LANDING: &str = include_str!("../../../../web/templates/landing.html");
 const NOT_FOUND: &str = include_str!("../../../../web/templates/not_found.html");
@@ -37,7 +37,11 @@ pub async fn not_found() -> Response {
 
 /// Logging out from a plain form: ends the session if there is one and returns home.
 /// Same-site cookies and the origin check guard this form.
-pub async fn logout_form(State(state): State<AppState>, headers: axum::http::HeaderMap, jar: CookieJar) -> Response {
+pub async fn logout_form(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    jar: CookieJar,
+) -> Response {
     if let Ok(Some(auth)) = session_of(&headers, &state).await
         && let Err(e) = state.service.logout(&auth).await
     {

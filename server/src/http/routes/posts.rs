@@ -7,10 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{idempotency_key, Auth, Json, Path, Query};
 use crate::http::AppState;
-use crate::service::posts::{EditPostInput, FlagInput, FlagView, NewPostInput, PostView, RevisionView, ThreadPage, WeighingInput};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{Auth, Json, Path, Query, idempotency_key};
+use crate::service::posts::{
+    EditPostInput, FlagInput, FlagView, NewPostInput, PostView, RevisionView, ThreadPage,
+    WeighingInput,
+};
 
 /// Paging of a thread.
 #[derive(Deserialize, IntoParams)]
@@ -24,8 +27,18 @@ pub struct ThreadQuery {
 /// Reads a case's thread in order, a page at a time.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/posts", tag = "posts", params(("id" = i64, Path, description = "Case id"), ThreadQuery),
     responses((status = 200, body = ThreadPage), (status = 404, body = ErrorBody)))]
-pub async fn thread(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, Query(q): Query<ThreadQuery>) -> Result<axum::Json<ThreadPage>, ApiError> {
-    Ok(axum::Json(state.service.thread(&auth.actor, id, q.cursor.as_deref(), q.limit).await?))
+pub async fn thread(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<ThreadQuery>,
+) -> Result<axum::Json<ThreadPage>, ApiError> {
+    Ok(axum::Json(
+        state
+            .service
+            .thread(&auth.actor, id, q.cursor.as_deref(), q.limit)
+            .await?,
+    ))
 }
 
 /// Posts a reaction (with a verdict) or, with `parent_id`, a reply. Send an
@@ -33,44 +46,82 @@ pub async fn thread(State(state): State<AppState>, Auth(auth): Auth, Path(id): P
 #[utoipa::path(post, path = "/api/v1/cases/{id}/posts", tag = "posts", params(("id" = i64, Path, description = "Case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewPostInput,
     responses((status = 201, body = PostView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, headers: HeaderMap, Json(body): Json<NewPostInput>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(body): Json<NewPostInput>,
+) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers);
-    let view = state.service.create_post(&auth.actor, id, body, key.as_deref()).await?;
+    let view = state
+        .service
+        .create_post(&auth.actor, id, body, key.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
 /// Reads one post.
 #[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path, description = "Post id")),
     responses((status = 200, body = PostView), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>) -> Result<axum::Json<PostView>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<PostView>, ApiError> {
     Ok(axum::Json(state.service.get_post(&auth.actor, id).await?))
 }
 
 /// Edits one's own post while the case is open.
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = EditPostInput,
     responses((status = 200, body = PostView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn edit(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, Json(body): Json<EditPostInput>) -> Result<axum::Json<PostView>, ApiError> {
-    Ok(axum::Json(state.service.edit_post(&auth.actor, id, body).await?))
+pub async fn edit(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Json(body): Json<EditPostInput>,
+) -> Result<axum::Json<PostView>, ApiError> {
+    Ok(axum::Json(
+        state.service.edit_post(&auth.actor, id, body).await?,
+    ))
 }
 
 /// Withdraws one's own post while the case is open.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/withdraw", tag = "posts", params(("id" = i64, Path, description = "Post id")),
     responses((status = 200, body = PostView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn withdraw(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>) -> Result<axum::Json<PostView>, ApiError> {
-    Ok(axum::Json(state.service.withdraw_post(&auth.actor, id).await?))
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<PostView>, ApiError> {
+    Ok(axum::Json(
+        state.service.withdraw_post(&auth.actor, id).await?,
+    ))
 }
 
 /// Weighs someone else's post; sending again changes the weighing.
 #[utoipa::path(put, path = "/api/v1/posts/{id}/weighing", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = WeighingInput,
     responses((status = 200, body = PostView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn weigh(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, Json(body): Json<WeighingInput>) -> Result<axum::Json<PostView>, ApiError> {
-    Ok(axum::Json(state.service.weigh_post(&auth.actor, id, body).await?))
+pub async fn weigh(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Json(body): Json<WeighingInput>,
+) -> Result<axum::Json<PostView>, ApiError> {
+    Ok(axum::Json(
+        state.service.weigh_post(&auth.actor, id, body).await?,
+    ))
 }
 
 /// Flags a post for the moderators.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/flags", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = FlagInput,
     responses((status = 201, body = FlagView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn flag(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>, Json(body): Json<FlagInput>) -> Result<Response, ApiError> {
+pub async fn flag(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Json(body): Json<FlagInput>,
+) -> Result<Response, ApiError> {
     let view = state.service.flag_post(&auth.actor, id, body).await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
@@ -78,6 +129,10 @@ pub async fn flag(State(state): State<AppState>, Auth(auth): Auth, Path(id): Pat
 /// The versions of a post (its author and staff).
 #[utoipa::path(get, path = "/api/v1/posts/{id}/revisions", tag = "posts", params(("id" = i64, Path, description = "Post id")),
     responses((status = 200, body = [RevisionView]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revisions(State(state): State<AppState>, Auth(auth): Auth, Path(id): Path<i64>) -> Result<axum::Json<Vec<RevisionView>>, ApiError> {
+pub async fn revisions(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<RevisionView>>, ApiError> {
     Ok(axum::Json(state.service.revisions(&auth.actor, id).await?))
 }

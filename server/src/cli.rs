@@ -1,0 +1,397 @@
+//! The command line (DESIGN §5): `serve` (the default), `migrate`, `demo`,
+//! `invites create`, `staff create` and `export`. Flags also read `BERAAD_*` variables;
+//! everything is checked before anything starts, with a message that says what to fix.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::Role;
+use crate::http::{self, AppState, HttpSettings};
+use crate::service::clock::SystemClock;
+use crate::service::export::ExportFormat;
+use crate::service::limits::LoginLimits;
+use crate::service::{AuditContext, Service, ServiceSettings};
+use crate::store::{Store, is_postgres_url};
+
+/// Beraad: a deliberation forum engine for resident panels.
+#[derive(Parser, Debug)]
+#[command(name = "beraad", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Options of `serve` when no command is given.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+struct GlobalArgs {
+    /// Database: a `sqlite://` path (default, created on first start) or a
+    /// `postgres://` URL.
+    #[arg(
+        long,
+        env = "BERAAD_DATABASE_URL",
+        default_value = "sqlite://data/beraad.db",
+        global = true
+    )]
+    database_url: String,
+    /// Log format.
+    #[arg(
+        long,
+        env = "BERAAD_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Seed demo data (two municipalities, eight cases) into an empty database.
+    Demo,
+    /// Invitations for panelists.
+    Invites {
+        #[command(subcommand)]
+        command: InvitesCommand,
+    },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Export a case's thread to standard output.
+    Export {
+        /// Case id.
+        #[arg(long = "case")]
+        case_id: i64,
+        /// `jsonl` or `csv`.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum InvitesCommand {
+    /// Create N panelists with fresh codes; CSV for the mail merge on standard output.
+    Create {
+        /// Panel slug.
+        #[arg(long)]
+        panel: String,
+        /// How many.
+        #[arg(long)]
+        count: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffCommand {
+    /// Create a staff account (or add a role to one). The password comes from
+    /// BERAAD_STAFF_PASSWORD or standard input, never from a flag.
+    Create {
+        /// Municipality slug.
+        #[arg(long)]
+        municipality: String,
+        /// E-mail address (the login).
+        #[arg(long)]
+        email: String,
+        /// Role in that municipality.
+        #[arg(long, value_parser = ["admin", "moderator", "analyst"])]
+        role: String,
+        /// Display name (defaults to the e-mail address).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+/// Options of the server.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BERAAD_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// The address people use to reach this server, e.g. https://beraad.example.nl
+    /// (default: http://<bind>).
+    #[arg(long, env = "BERAAD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Further origins allowed to write and open WebSockets (comma separated).
+    #[arg(long, env = "BERAAD_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Seed demo data first if the database is empty.
+    #[arg(long, env = "BERAAD_DEMO")]
+    demo: bool,
+    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
+    #[arg(long, env = "BERAAD_TRUST_PROXY")]
+    trust_proxy: bool,
+    /// Hours a session lives without use.
+    #[arg(long, env = "BERAAD_SESSION_TTL_HOURS", default_value_t = 12)]
+    session_ttl_hours: u32,
+    /// Largest number of database connections.
+    #[arg(long, env = "BERAAD_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    db_max_connections: u32,
+    /// Login attempts allowed per minute from one address.
+    #[arg(long, env = "BERAAD_LOGIN_PER_IP_PER_MINUTE", default_value_t = 10)]
+    login_per_ip_per_minute: u32,
+}
+
+fn check_database_url(url: &str) -> anyhow::Result<()> {
+    if is_postgres_url(url) || url.starts_with("sqlite:") {
+        Ok(())
+    } else {
+        bail!(
+            "BERAAD_DATABASE_URL / --database-url must start with sqlite:// or postgres://, got '{}'",
+            url.split('@').next_back().unwrap_or_default()
+        )
+    }
+}
+
+/// Origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(s, _)| *s == "http" || *s == "https")
+        .with_context(|| format!("'{url}' is not an http:// or https:// address"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        bail!("'{url}' has no host");
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+    check_database_url(url)?;
+    let store = Store::connect(url, max_connections)
+        .await
+        .with_context(|| "cannot open the database (check BERAAD_DATABASE_URL)")?;
+    let ran = store.migrate().await.context("database migration failed")?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    Ok(store)
+}
+
+/// Parses the command line and runs the command.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.global.log_format);
+    let db_url = cli.global.database_url.clone();
+    match cli.command {
+        None => serve(&db_url, cli.serve).await,
+        Some(Command::Serve(args)) => serve(&db_url, args).await,
+        Some(Command::Migrate) => {
+            let store = open_store(&db_url, 2).await?;
+            store.close().await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Some(Command::Demo) => {
+            let store = open_store(&db_url, 4).await?;
+            let summary = crate::demo::seed(&store).await?;
+            match summary {
+                Some(s) => print!("{}", s.render(None)),
+                None => println!("The database already holds data; demo not seeded."),
+            }
+            store.close().await?;
+            Ok(())
+        }
+        Some(Command::Invites {
+            command: InvitesCommand::Create { panel, count },
+        }) => {
+            let service = cli_service(&db_url).await?;
+            let invitations = service
+                .create_invites(&panel, count, &AuditContext::cli())
+                .await?;
+            let stdout = std::io::stdout();
+            let mut w = csv::Writer::from_writer(stdout.lock());
+            w.write_record(["code", "pseudonym", "panel", "panel_name", "municipality"])?;
+            for i in &invitations {
+                w.write_record([
+                    &i.code,
+                    &i.pseudonym,
+                    &i.panel,
+                    &i.panel_name,
+                    &i.municipality,
+                ])?;
+            }
+            w.flush()?;
+            eprintln!(
+                "{} invitations created for panel '{panel}'.",
+                invitations.len()
+            );
+            Ok(())
+        }
+        Some(Command::Staff {
+            command:
+                StaffCommand::Create {
+                    municipality,
+                    email,
+                    role,
+                    name,
+                },
+        }) => {
+            let role = Role::parse(&role).context("role must be admin, moderator or analyst")?;
+            let password = read_password()?;
+            let service = cli_service(&db_url).await?;
+            let staff = service
+                .create_staff(
+                    &municipality,
+                    &email,
+                    &name,
+                    role,
+                    &password,
+                    &AuditContext::cli(),
+                )
+                .await?;
+            println!(
+                "Staff account {} ({}) has role {role} in '{municipality}'.",
+                staff.email, staff.id
+            );
+            Ok(())
+        }
+        Some(Command::Export { case_id, format }) => {
+            let format = ExportFormat::parse(&format).context("--format must be jsonl or csv")?;
+            let service = cli_service(&db_url).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            let n = service
+                .export_case(None, case_id, format, &AuditContext::cli(), &mut out)
+                .await?;
+            out.flush()?;
+            eprintln!("{n} posts exported.");
+            Ok(())
+        }
+    }
+}
+
+async fn cli_service(db_url: &str) -> anyhow::Result<Service> {
+    let store = open_store(db_url, 2).await?;
+    Ok(Service::new(
+        store,
+        Arc::new(SystemClock),
+        ServiceSettings::default(),
+    ))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("BERAAD_STAFF_PASSWORD") {
+        return Ok(p);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: set BERAAD_STAFF_PASSWORD or pass it on standard input");
+    }
+    Ok(password)
+}
+
+async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let bind: std::net::SocketAddr = args.bind.parse().with_context(|| {
+        format!(
+            "BERAAD_BIND / --bind must be host:port, e.g. 127.0.0.1:8080, got '{}'",
+            args.bind
+        )
+    })?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bind}"));
+    let mut allowed_origins = vec![origin_of(&public_url).context("BERAAD_PUBLIC_URL")?];
+    if args.public_url.is_none() && bind.ip().is_loopback() {
+        allowed_origins.push(format!("http://localhost:{}", bind.port()));
+    }
+    for o in &args.allowed_origins {
+        allowed_origins.push(origin_of(o.trim()).context("BERAAD_ALLOWED_ORIGINS")?);
+    }
+    if args.session_ttl_hours == 0 {
+        bail!("BERAAD_SESSION_TTL_HOURS must be at least 1");
+    }
+    let store = open_store(db_url, args.db_max_connections.max(2)).await?;
+    let demo = if args.demo {
+        crate::demo::seed(&store).await?
+    } else {
+        None
+    };
+    let settings = ServiceSettings {
+        session_ttl: chrono::Duration::hours(i64::from(args.session_ttl_hours)),
+        login_limits: LoginLimits {
+            per_ip_per_minute: args.login_per_ip_per_minute,
+            ..LoginLimits::default()
+        },
+    };
+    let service = Arc::new(Service::new(store.clone(), Arc::new(SystemClock), settings));
+    let state = AppState {
+        service: service.clone(),
+        settings: Arc::new(HttpSettings {
+            allowed_origins,
+            secure_cookies: public_url.starts_with("https://"),
+            trust_proxy: args.trust_proxy,
+        }),
+    };
+    let server = http::Server::bind(&bind.to_string(), state)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let housekeeping = http::spawn_housekeeping(service, Duration::from_secs(5));
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, engine = ?store.engine(), "beraad listening");
+    println!("Beraad draait op {public_url}");
+    if let Some(summary) = demo {
+        print!("{}", summary.render(Some(&public_url)));
+    }
+    server.run(http::shutdown_signal()).await?;
+    housekeeping.abort();
+    store.close().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_taken_from_urls() {
+        assert_eq!(
+            origin_of("https://beraad.example.nl/x").unwrap(),
+            "https://beraad.example.nl"
+        );
+        assert!(origin_of("ftp://x").is_err());
+        assert!(check_database_url("mysql://x").is_err());
+        assert!(check_database_url("sqlite://data/b.db").is_ok());
+    }
+}

@@ -1,0 +1,330 @@
+//! Test harness: a real server on a free port over a fresh database (a SQLite file in a
+//! temporary folder, or a new PostgreSQL database), and HTTP clients that keep cookies
+//! and send the CSRF token like a browser page would.
+
+use std::sync::Arc;
+
+use beraad::domain::Role;
+use beraad::http::{AppState, HttpSettings, Server};
+use beraad::service::clock::SystemClock;
+use beraad::service::{AuditContext, Service, ServiceSettings};
+use beraad::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Password of the staff accounts the harness creates.
+pub const STAFF_PASSWORD: &str = "een-lang-testwachtwoord";
+
+/// Where the tests find PostgreSQL (a server with the right to create databases).
+fn postgres_admin_url() -> String {
+    std::env::var("BERAAD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub base: String,
+    pub service: Arc<Service>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+    pg_database: Option<String>,
+}
+
+/// Starts a server over a fresh, migrated database.
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    let (database_url, dir, pg_database) = match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}/beraad.db", dir.path().display());
+            (url, Some(dir), None)
+        }
+        Engine::Postgres => {
+            let name = format!("beraad_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Store::connect(&postgres_admin_url(), 1)
+                .await
+                .expect("PostgreSQL must run at BERAAD_TEST_POSTGRES_URL (default 127.0.0.1:5432)");
+            sea_orm::ConnectionTrait::execute_unprepared(
+                admin.db(),
+                &format!("CREATE DATABASE {name}"),
+            )
+            .await
+            .expect("create test database");
+            admin.close().await.ok();
+            let base = postgres_admin_url();
+            let url = format!("{}/{name}", base.rsplit_once('/').expect("url").0);
+            (url, None, Some(name))
+        }
+    };
+    let store = Store::connect(&database_url, 8).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let service = Arc::new(Service::new(
+        store,
+        Arc::new(SystemClock),
+        ServiceSettings::default(),
+    ));
+    let state = AppState {
+        service: service.clone(),
+        settings: Arc::new(HttpSettings {
+            allowed_origins: vec!["http://beraad.test".into()],
+            secure_cookies: false,
+            trust_proxy: true,
+        }),
+    };
+    let server = Server::bind("127.0.0.1:0", state).await.expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        service,
+        shutdown: Some(tx),
+        _dir: dir,
+        pg_database,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(name) = self.pg_database.take() {
+            // Drop the test database from a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("rt");
+                rt.block_on(async move {
+                    if let Ok(admin) = Store::connect(&postgres_admin_url(), 1).await {
+                        let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                            admin.db(),
+                            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                        )
+                        .await;
+                        admin.close().await.ok();
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A municipality with a panel, staff in each role and panelists with known codes.
+pub struct Tenant {
+    pub slug: String,
+    pub codes: Vec<String>,
+    pub admin: String,
+    pub moderator: String,
+    pub analyst: String,
+}
+
+impl TestApp {
+    /// Creates municipality `slug` with panel `slug`, `panelists` invite codes and one
+    /// staff member per role (`admin@slug.test`, …).
+    pub async fn tenant(&self, slug: &str, panelists: u32) -> Tenant {
+        let s = &self.service;
+        let ctx = AuditContext::cli();
+        s.create_municipality(slug, &format!("Gemeente {slug}"))
+            .await
+            .expect("municipality");
+        s.create_panel(slug, slug, &format!("Panel {slug}"))
+            .await
+            .expect("panel");
+        let codes = if panelists == 0 {
+            Vec::new()
+        } else {
+            s.create_invites(slug, panelists, &ctx)
+                .await
+                .expect("invites")
+                .into_iter()
+                .map(|i| i.code)
+                .collect()
+        };
+        let mut emails = Vec::new();
+        for role in [Role::Admin, Role::Moderator, Role::Analyst] {
+            let email = format!("{}@{slug}.test", role.as_str());
+            s.create_staff(slug, &email, "", role, STAFF_PASSWORD, &ctx)
+                .await
+                .expect("staff");
+            emails.push(email);
+        }
+        Tenant {
+            slug: slug.into(),
+            codes,
+            admin: emails[0].clone(),
+            moderator: emails[1].clone(),
+            analyst: emails[2].clone(),
+        }
+    }
+
+    /// A client without a session.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+            base: self.base.clone(),
+            csrf: None,
+        }
+    }
+
+    /// A panelist logged in with `code`.
+    pub async fn panelist(&self, code: &str) -> Client {
+        let mut c = self.anonymous();
+        let (status, body) = c.post("/api/v1/auth/invite", json!({"code": code})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        c.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        c
+    }
+
+    /// A staff member logged in.
+    pub async fn staff(&self, email: &str) -> Client {
+        let mut c = self.anonymous();
+        let (status, body) = c
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": email, "password": STAFF_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        c.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        c
+    }
+
+    /// An open case before the tenant's panel, created and opened by its admin; returns
+    /// its id.
+    pub async fn open_case(&self, tenant: &Tenant, extra: Value) -> i64 {
+        let admin = self.staff(&tenant.admin).await;
+        let id = create_case(&admin, &tenant.slug, extra).await;
+        let (status, body) = admin
+            .post(&format!("/api/v1/cases/{id}/open"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        id
+    }
+}
+
+/// A minimal valid case body for `municipality`, with `extra` fields merged in.
+pub fn case_body(municipality: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "municipality": municipality,
+        "title": "Traplift afgewezen",
+        "domain": "wmo",
+        "provision": "Traplift",
+        "outcome": "afgewezen",
+        "summary": "Een traplift werd afgewezen.",
+        "situation": "Mevrouw A. woont in een eengezinswoning met een trap.",
+        "decision": "De gemeente wijst de traplift af en adviseert te verhuizen.",
+        "considerations": ["Verhuizen is goedkoper dan een traplift."],
+        "frame": [{"title": "Artikel 2.3.5 Wmo 2015", "text": "De gemeente kijkt eerst naar eigen kracht."}],
+        "trail": [{"date": "2026-01-10", "step": "Melding", "text": "Mevrouw meldt zich bij het Wmo-loket."}],
+        "questions": ["Vindt u het besluit redelijk?"],
+        "panels": [municipality],
+        "min_length": 10,
+        "max_length": 500,
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+/// Creates a draft case; returns its id.
+pub async fn create_case(admin: &Client, municipality: &str, extra: Value) -> i64 {
+    let (status, body) = admin
+        .post("/api/v1/cases", case_body(municipality, extra))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_i64().expect("id")
+}
+
+/// An HTTP client with a cookie jar, sending the CSRF token on writes.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: Option<String>,
+}
+
+impl Client {
+    /// Sends a request; returns status and JSON body (`Null` if the body is not JSON).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if method != Method::GET
+            && let Some(csrf) = &self.csrf
+        {
+            req = req.header("x-csrf-token", csrf);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+}
+
+/// The error code of an error answer.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// Declares a scenario `async fn name(app: TestApp)` as two tests, one per engine.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Engine::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Engine::Postgres).await).await
+                }
+            }
+        )+
+    };
+}

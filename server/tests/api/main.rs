@@ -1,0 +1,8 @@
+//! API tests through the public door: a real server on a free port over its own
+//! database, each scenario once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod cases;
+mod posts;
