@@ -136,6 +136,9 @@ pub struct ServeArgs {
     /// Further origins allowed to write and open WebSockets (comma separated).
     #[arg(long, env = "BERAAD_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Redis for several nodes: pub/sub between them (e.g. redis://127.0.0.1:6379).
+    #[arg(long, env = "BERAAD_REDIS_URL")]
+    redis_url: Option<String>,
     /// Seed demo data first if the database is empty.
     #[arg(long, env = "BERAAD_DEMO")]
     demo: bool,
@@ -151,6 +154,9 @@ pub struct ServeArgs {
     /// Login attempts allowed per minute from one address.
     #[arg(long, env = "BERAAD_LOGIN_PER_IP_PER_MINUTE", default_value_t = 10)]
     login_per_ip_per_minute: u32,
+    /// Login attempts allowed per second from everyone together.
+    #[arg(long, env = "BERAAD_LOGIN_GLOBAL_PER_SECOND", default_value_t = 50)]
+    login_global_per_second: u32,
 }
 
 fn check_database_url(url: &str) -> anyhow::Result<()> {
@@ -352,11 +358,14 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         session_ttl: chrono::Duration::hours(i64::from(args.session_ttl_hours)),
         login_limits: LoginLimits {
             per_ip_per_minute: args.login_per_ip_per_minute,
-            ..LoginLimits::default()
+            global_per_second: args.login_global_per_second,
         },
     };
     let service = Arc::new(Service::new(store.clone(), Arc::new(SystemClock), settings));
+    let (hub, redis) = crate::realtime::start(service.clone(), args.redis_url.as_deref())?;
     let state = AppState {
+        hub: Some(hub),
+        redis,
         service: service.clone(),
         settings: Arc::new(HttpSettings {
             allowed_origins,

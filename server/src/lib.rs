@@ -9,5 +9,6 @@ pub mod cli;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod realtime;
 pub mod service;
 pub mod store;

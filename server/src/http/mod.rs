@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod routes;
+pub mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,10 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// HTTP settings.
     pub settings: Arc<HttpSettings>,
+    /// Live delivery (absent in tools that only serve HTTP).
+    pub hub: Option<Arc<crate::realtime::Hub>>,
+    /// The Redis bus, when configured (for readiness).
+    pub redis: Option<Arc<crate::realtime::redis_bus::RedisBus>>,
 }
 
 /// The whole application router.
@@ -59,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics))
         .route("/", get(routes::pages::landing))
         .route("/static/beraad.css", get(routes::pages::stylesheet))
         .route("/logout", post(routes::pages::logout_form))

@@ -279,6 +279,21 @@ impl Service {
         }
     }
 
+    /// Whether a session behind an open connection still holds: not ended, not expired,
+    /// and its panelist not suspended.
+    pub async fn session_still_valid(&self, session_id: i64, actor: &Actor) -> Result<bool> {
+        let now = self.now();
+        if !sessions::is_live(self.store.db(), session_id, now).await? {
+            return Ok(false);
+        }
+        if let Actor::Panelist(p) = actor
+            && let Some(row) = people::panelist_by_id(self.store.db(), p.id).await?
+        {
+            return Ok(row.suspended_until.is_none_or(|until| until <= now));
+        }
+        Ok(true)
+    }
+
     /// Ends a session.
     pub async fn logout(&self, auth: &Authenticated) -> Result<()> {
         sessions::delete(self.store.db(), auth.session_id).await?;

@@ -782,9 +782,13 @@ impl Service {
         if let Some(ids) = &panel_ids {
             cases::set_case_panels(&*tx, id, ids).await?;
         }
-        if ch.response.is_some() {
-            events::append(&*tx, id, "case.response", None, &serde_json::json!({}), now).await?;
-        }
+        let response_event = match ch.response {
+            Some(_) => Some(
+                events::append(&*tx, id, "case.response", None, &serde_json::json!({}), now)
+                    .await?,
+            ),
+            None => None,
+        };
         audit::append(
             &*tx,
             audit_ctx.entry(
@@ -798,6 +802,9 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        if let Some(e) = response_event {
+            self.ring(id, e.seq);
+        }
         let panels = cases::panels_of_case(self.store.db(), id).await?;
         self.case_view(actor, saved, &panels).await
     }
@@ -956,6 +963,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.ring(case.id, event.seq);
         tracing::info!(case.id = case.id, case.seq = event.seq, status = %to, "case status changed");
         Ok(true)
     }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod export;
 pub mod limits;
+pub mod live;
 pub mod panels;
 pub mod policy;
 pub mod posts;
@@ -45,7 +46,15 @@ impl Default for ServiceSettings {
     }
 }
 
-/// The service layer's entry point, cheap to share behind an `Arc`.
+/// Told after every commit that appended a case event, so live viewers hear of it.
+/// The database stays the truth: a lost ring only delays delivery until the next one
+/// or the next sweep.
+pub trait Doorbell: Send + Sync + 'static {
+    /// Case `case_id`'s log has grown to `seq`.
+    fn ring(&self, case_id: i64, seq: i64);
+}
+
+/// `Service` entry point, cheap to share behind an `Arc`.
 pub struct Service {
     /// The database.
     pub store: Store,
@@ -54,6 +63,7 @@ pub struct Service {
     /// Settings.
     pub settings: ServiceSettings,
     login_throttle: LoginThrottle,
+    doorbell: std::sync::OnceLock<Arc<dyn Doorbell>>,
 }
 
 impl Service {
@@ -65,6 +75,19 @@ impl Service {
             clock,
             settings,
             login_throttle,
+            doorbell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Connects the real-time layer (once, at start).
+    pub fn set_doorbell(&self, doorbell: Arc<dyn Doorbell>) {
+        let _ = self.doorbell.set(doorbell);
+    }
+
+    /// Announces, after commit, that a case's log grew to `seq`.
+    pub fn ring(&self, case_id: i64, seq: i64) {
+        if let Some(d) = self.doorbell.get() {
+            d.ring(case_id, seq);
         }
     }
 

@@ -164,6 +164,11 @@ pub fn can_read_post_body(actor: &Actor, post: &post::Model) -> bool {
     }
 }
 
+/// Whether every reader of the case may read the post's text (it is visible).
+pub fn post_open_to_all(post: &post::Model) -> bool {
+    post.status == PostStatus::Visible.as_str()
+}
+
 /// Fails unless the panelist may write now (not suspended).
 pub fn require_not_suspended(p: &PanelistActor, now: DateTime<Utc>) -> Result<()> {
     match p.suspended_until {

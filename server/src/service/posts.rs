@@ -324,6 +324,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.ring(case_id, event.seq);
         tracing::info!(
             case.id = case_id,
             post.id = stored.id,
@@ -377,7 +378,7 @@ impl Service {
             now,
         )
         .await?;
-        events::append(
+        let event = events::append(
             &*tx,
             case.id,
             "post.edited",
@@ -387,6 +388,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.ring(case.id, event.seq);
         self.post_view(actor, saved).await
     }
 
@@ -408,7 +410,7 @@ impl Service {
         let tx = self.store.begin_write().await?;
         let saved =
             posts::set_post_status(&*tx, &post, PostStatus::Withdrawn.as_str(), now).await?;
-        events::append(
+        let event = events::append(
             &*tx,
             case.id,
             "post.withdrawn",
@@ -418,6 +420,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.ring(case.id, event.seq);
         self.post_view(actor, saved).await
     }
 
@@ -450,12 +453,13 @@ impl Service {
         }
         let now = self.now();
         let tx = self.store.begin_write().await?;
+        let mut appended = None;
         if posts::upsert_weighing(&*tx, &post, p.id, value.as_str(), now).await? {
             let counts = posts::weighing_counts(&*tx, &[post.id])
                 .await?
                 .remove(&post.id)
                 .unwrap_or_default();
-            events::append(
+            appended = Some(events::append(
                 &*tx,
                 case.id,
                 "weighing.changed",
@@ -463,9 +467,12 @@ impl Service {
                 &serde_json::json!({"post_id": post.id, "agree": counts.agree, "disagree": counts.disagree, "pass": counts.pass}),
                 now,
             )
-            .await?;
+            .await?);
         }
         tx.commit().await?;
+        if let Some(e) = appended {
+            self.ring(case.id, e.seq);
+        }
         self.post_view(actor, post).await
     }
 

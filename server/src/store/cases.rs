@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{case, case_panel};
@@ -113,6 +113,25 @@ pub async fn next_event_seq<C: ConnectionTrait>(db: &C, case_id: i64) -> Result<
     rows.first()
         .map(|c| c.event_seq)
         .ok_or_else(|| DbErr::RecordNotFound(format!("case {case_id}")))
+}
+
+/// Last event sequence numbers of several cases.
+pub async fn event_heads<C: ConnectionTrait>(
+    db: &C,
+    case_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, DbErr> {
+    if case_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, i64)> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .column(case::Column::EventSeq)
+        .filter(case::Column::Id.is_in(case_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Scheduled cases whose opening time has passed, and open cases whose closing time has

@@ -130,6 +130,20 @@ pub async fn post_by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<po
     post::Entity::find_by_id(id).one(db).await
 }
 
+/// Looks up several posts by id.
+pub async fn posts_by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<Vec<post::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    post::Entity::find()
+        .filter(post::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
 /// Looks up a post by its author's idempotency key.
 pub async fn post_by_idempotency_key<C: ConnectionTrait>(
     db: &C,

@@ -59,6 +59,19 @@ pub async fn find_live<C: ConnectionTrait>(
         .await
 }
 
+/// Whether a session exists and has not expired.
+pub async fn is_live<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(session::Entity::find_by_id(id)
+        .filter(session::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Extends a session that is in use.
 pub async fn extend<C: ConnectionTrait>(
     db: &C,

@@ -31,6 +31,7 @@ fn postgres_admin_url() -> String {
 /// A running server with its own database.
 pub struct TestApp {
     pub base: String,
+    pub ws_url: String,
     pub service: Arc<Service>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -69,7 +70,10 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         Arc::new(SystemClock),
         ServiceSettings::default(),
     ));
+    let (hub, _) = beraad::realtime::start(service.clone(), None).expect("realtime");
     let state = AppState {
+        hub: Some(hub),
+        redis: None,
         service: service.clone(),
         settings: Arc::new(HttpSettings {
             allowed_origins: vec!["http://beraad.test".into()],
@@ -85,6 +89,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     }));
     TestApp {
         base: format!("http://{addr}"),
+        ws_url: format!("ws://{addr}/api/v1/ws"),
         service,
         shutdown: Some(tx),
         _dir: dir,
@@ -176,30 +181,27 @@ impl TestApp {
                 .build()
                 .expect("client"),
             base: self.base.clone(),
+            ws_url: self.ws_url.clone(),
             csrf: None,
+            session_cookie: None,
         }
     }
 
     /// A panelist logged in with `code`.
     pub async fn panelist(&self, code: &str) -> Client {
         let mut c = self.anonymous();
-        let (status, body) = c.post("/api/v1/auth/invite", json!({"code": code})).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        c.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        c.login("/api/v1/auth/invite", json!({"code": code})).await;
         c
     }
 
     /// A staff member logged in.
     pub async fn staff(&self, email: &str) -> Client {
         let mut c = self.anonymous();
-        let (status, body) = c
-            .post(
-                "/api/v1/auth/login",
-                json!({"email": email, "password": STAFF_PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        c.csrf = body["csrf_token"].as_str().map(str::to_owned);
+        c.login(
+            "/api/v1/auth/login",
+            json!({"email": email, "password": STAFF_PASSWORD}),
+        )
+        .await;
         c
     }
 
@@ -256,10 +258,64 @@ pub async fn create_case(admin: &Client, municipality: &str, extra: Value) -> i6
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
+    pub ws_url: String,
     pub csrf: Option<String>,
+    pub session_cookie: Option<String>,
 }
 
 impl Client {
+    /// Logs in at `path`, keeping the CSRF token and the session cookie.
+    async fn login(&mut self, path: &str, body: Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), StatusCode::OK);
+        self.session_cookie = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.split(';')
+                    .next()
+                    .filter(|c| c.starts_with("beraad_session="))
+            })
+            .map(str::to_owned);
+        let body: Value = resp.json().await.expect("json");
+        self.csrf = body["csrf_token"].as_str().map(str::to_owned);
+    }
+
+    /// Opens a WebSocket with this client's session.
+    pub async fn ws(&self) -> Ws {
+        self.ws_with_origin(Some("http://beraad.test"))
+            .await
+            .expect("ws upgrade")
+    }
+
+    /// Opens a WebSocket with an explicit `Origin` (or none); the upgrade's HTTP status
+    /// on refusal.
+    pub async fn ws_with_origin(&self, origin: Option<&str>) -> Result<Ws, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = self.ws_url.as_str().into_client_request().expect("request");
+        if let Some(cookie) = &self.session_cookie {
+            req.headers_mut()
+                .insert("cookie", cookie.parse().expect("cookie"));
+        }
+        if let Some(origin) = origin {
+            req.headers_mut()
+                .insert("origin", origin.parse().expect("origin"));
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((stream, _)) => Ok(Ws { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("ws connect: {e}"),
+        }
+    }
+
     /// Sends a request; returns status and JSON body (`Null` if the body is not JSON).
     pub async fn send(
         &self,
@@ -327,4 +383,93 @@ macro_rules! both_engines {
             }
         )+
     };
+}
+
+/// A test WebSocket client that collects what the server sends.
+pub struct Ws {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Ws {
+    /// Sends a JSON message.
+    pub async fn send(&mut self, v: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+            .await
+            .expect("ws send");
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next JSON message within five seconds, or `None` if the socket closed.
+    pub async fn next(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.next())
+                .await
+                .expect("no message from the server within 5 s");
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(t.as_str()).expect("json"));
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The next message of type `kind`, skipping presence updates.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.next().await.expect("socket closed");
+            if v["type"] == kind {
+                return v;
+            }
+            assert_eq!(v["type"], "presence", "expected {kind}, got {v}");
+        }
+    }
+
+    /// Subscribes and returns the acknowledgement.
+    pub async fn subscribe(&mut self, case: i64, after: i64) -> Value {
+        self.send(json!({"type": "subscribe", "topic": format!("case:{case}"), "after": after}))
+            .await;
+        self.next_of("subscribed").await
+    }
+
+    /// The next `n` events (skipping presence).
+    pub async fn events(&mut self, n: usize) -> Vec<Value> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            out.push(self.next_of("event").await);
+        }
+        out
+    }
+
+    /// Asserts nothing but presence arrives within `ms` milliseconds.
+    pub async fn quiet(&mut self, ms: u64) {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("json");
+                    assert_eq!(v["type"], "presence", "unexpected message {v}");
+                }
+                Ok(_) => {}
+            }
+        }
+    }
 }

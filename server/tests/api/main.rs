@@ -6,3 +6,4 @@ mod helpers;
 mod auth;
 mod cases;
 mod posts;
+mod realtime;

@@ -1,7 +1,10 @@
-//! Liveness and readiness probes.
+//! Liveness, readiness and metrics.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use crate::http::AppState;
@@ -14,19 +17,75 @@ pub async fn healthz() -> impl IntoResponse {
     )
 }
 
-/// Ready: the database answers.
+/// Ready: the database answers and, when configured, the Redis bus is connected.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.service.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ok", "database": "ok"})),
-        ),
+    let database = match state.service.store.ping().await {
+        Ok(()) => true,
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
+            false
+        }
+    };
+    let bus = state.redis.as_ref().is_none_or(|r| r.is_connected());
+    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
+    let status = if database && bus {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "status": if database && bus { "ok" } else { "unavailable" },
+            "database": word(database),
+            "bus": if state.redis.is_some() { word(bus) } else { "in-process" },
+        })),
+    )
+}
+
+/// Prometheus metrics of this node.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    if let Some(hub) = &state.hub {
+        let s = &hub.stats;
+        let rows: [(&str, &str, &str, i64); 5] = [
             (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
-            )
+                "beraad_ws_connections",
+                "gauge",
+                "Open WebSocket connections.",
+                s.connections.load(Relaxed),
+            ),
+            (
+                "beraad_rooms",
+                "gauge",
+                "Cases followed live on this node.",
+                hub.room_count() as i64,
+            ),
+            (
+                "beraad_events_total",
+                "counter",
+                "Case events fanned out.",
+                s.events.load(Relaxed) as i64,
+            ),
+            (
+                "beraad_deliveries_total",
+                "counter",
+                "Frames queued to connections.",
+                s.deliveries.load(Relaxed) as i64,
+            ),
+            (
+                "beraad_resyncs_total",
+                "counter",
+                "Connections told to resync for falling behind.",
+                s.resyncs.load(Relaxed) as i64,
+            ),
+        ];
+        for (name, kind, help, value) in rows {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
     }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -16,6 +16,7 @@ use super::AppState;
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(super::openapi::openapi_json))
+        .route("/ws", get(super::ws::upgrade))
         .route("/auth/invite", post(auth::login_invite))
         .route("/auth/login", post(auth::login_staff))
         .route("/auth/logout", post(auth::logout))

@@ -1,0 +1,306 @@
+//! Live delivery of case events to WebSocket connections on this node. One *room* per
+//! followed case reads the case's event log from the database (the truth) whenever its
+//! doorbell rings and fans each event out to the connections in it, filtered per reader.
+//! The bus (in-process, or Redis between nodes) only rings doorbells; a missed ring is
+//! made good by the next one or by the once-a-second sweep of log heads.
+//!
+//! This module knows sockets only as bounded queues of ready-made text frames; the
+//! socket handling itself lives in `http::ws`.
+
+pub mod redis_bus;
+mod room;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{Notify, mpsc};
+
+use crate::service::live::Reader;
+use crate::service::{Doorbell, Service};
+
+/// Tuning of the hub.
+#[derive(Clone, Copy, Debug)]
+pub struct HubSettings {
+    /// Frames queued per connection before it counts as too slow.
+    pub outbox_capacity: usize,
+    /// Rendered events each room keeps for resuming clients.
+    pub replay_buffer: usize,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            outbox_capacity: 512,
+            replay_buffer: 1024,
+        }
+    }
+}
+
+/// What a connection shares with the rooms it is in.
+#[derive(Debug, Default)]
+pub struct ConnControl {
+    /// Set when the connection fell too far behind; it must resync.
+    pub lagging: AtomicBool,
+    /// Woken when `lagging` is set.
+    pub wake: Notify,
+}
+
+impl ConnControl {
+    /// Marks the connection as too slow and wakes it so it can close.
+    pub fn mark_lagging(&self) {
+        if !self.lagging.swap(true, Ordering::AcqRel) {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// A connection joining a room.
+pub struct Member {
+    /// Connection id (unique on this node).
+    pub conn_id: u64,
+    /// Who reads.
+    pub reader: Reader,
+    /// Identity for presence: `(is_staff, id)`.
+    pub person: (bool, i64),
+    /// The connection's outbox.
+    pub outbox: mpsc::Sender<Utf8Bytes>,
+    /// The connection's control block.
+    pub control: Arc<ConnControl>,
+    /// Last sequence number the client has seen.
+    pub after: i64,
+    /// Epoch the client's position belongs to, if it sent one.
+    pub epoch: Option<String>,
+}
+
+enum RoomCmd {
+    Join(Box<Member>),
+    Leave(u64),
+    Shutdown,
+}
+
+struct RoomHandle {
+    cmds: mpsc::UnboundedSender<RoomCmd>,
+    notify: Arc<Notify>,
+    delivered: Arc<AtomicI64>,
+    members: usize,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct HubStats {
+    /// Open WebSocket connections.
+    pub connections: AtomicI64,
+    /// Frames handed to connection outboxes.
+    pub deliveries: AtomicU64,
+    /// Events read from the log and fanned out.
+    pub events: AtomicU64,
+    /// Connections told to resync because they fell behind.
+    pub resyncs: AtomicU64,
+}
+
+/// Something outside this node that must know which cases the node follows (the Redis
+/// bus subscribes to their channels).
+pub trait RemoteWatch: Send + Sync + 'static {
+    /// The node follows `case_id` now.
+    fn watch(&self, case_id: i64);
+    /// The node no longer follows `case_id`.
+    fn unwatch(&self, case_id: i64);
+}
+
+/// The rooms of this node.
+pub struct Hub {
+    service: Arc<Service>,
+    settings: HubSettings,
+    rooms: Mutex<HashMap<i64, RoomHandle>>,
+    remote: OnceLock<Arc<dyn RemoteWatch>>,
+    next_conn: AtomicU64,
+    /// Counters.
+    pub stats: HubStats,
+}
+
+impl Hub {
+    /// A hub over the service. Connect a bus with [`Service::set_doorbell`]: the
+    /// in-process one is [`Hub::local_bell`].
+    pub fn new(service: Arc<Service>, settings: HubSettings) -> Arc<Hub> {
+        Arc::new(Hub {
+            service,
+            settings,
+            rooms: Mutex::new(HashMap::new()),
+            remote: OnceLock::new(),
+            next_conn: AtomicU64::new(1),
+            stats: HubStats::default(),
+        })
+    }
+
+    /// The in-process bus: a commit on this node rings this hub directly.
+    pub fn local_bell(self: &Arc<Self>) -> Arc<dyn Doorbell> {
+        Arc::new(LocalBell(Arc::downgrade(self)))
+    }
+
+    /// Connects a remote bus that must follow what this node follows.
+    pub fn set_remote(&self, remote: Arc<dyn RemoteWatch>) {
+        let _ = self.remote.set(remote);
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Capacity of each connection's outbox.
+    pub fn settings_outbox(&self) -> usize {
+        self.settings.outbox_capacity
+    }
+
+    /// The service.
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, RoomHandle>> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rings the room of a case whose log grew (no-op if nobody here follows it).
+    pub fn ring(&self, case_id: i64, seq: i64) {
+        if let Some(room) = self.lock().get(&case_id)
+            && seq > room.delivered.load(Ordering::Acquire)
+        {
+            room.notify.notify_one();
+        }
+    }
+
+    /// Rings every room (after the bus reconnected and may have missed rings).
+    pub fn ring_all(&self) {
+        for room in self.lock().values() {
+            room.notify.notify_one();
+        }
+    }
+
+    /// Adds a connection to a case's room, opening the room if needed.
+    pub fn join(self: &Arc<Self>, case_id: i64, member: Member) {
+        let mut rooms = self.lock();
+        let room = rooms.entry(case_id).or_insert_with(|| {
+            let (cmds, rx) = mpsc::unbounded_channel();
+            let notify = Arc::new(Notify::new());
+            let delivered = Arc::new(AtomicI64::new(i64::MAX));
+            tokio::spawn(room::run(
+                self.clone(),
+                case_id,
+                rx,
+                notify.clone(),
+                delivered.clone(),
+            ));
+            if let Some(r) = self.remote.get() {
+                r.watch(case_id);
+            }
+            RoomHandle {
+                cmds,
+                notify,
+                delivered,
+                members: 0,
+            }
+        });
+        room.members += 1;
+        let _ = room.cmds.send(RoomCmd::Join(Box::new(member)));
+    }
+
+    /// Removes a connection from a case's room, closing the room when it empties.
+    pub fn leave(&self, case_id: i64, conn_id: u64) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(&case_id) else {
+            return;
+        };
+        let _ = room.cmds.send(RoomCmd::Leave(conn_id));
+        room.members = room.members.saturating_sub(1);
+        if room.members == 0 {
+            let _ = room.cmds.send(RoomCmd::Shutdown);
+            rooms.remove(&case_id);
+            if let Some(r) = self.remote.get() {
+                r.unwatch(case_id);
+            }
+        }
+    }
+
+    /// Cases followed on this node.
+    pub fn followed(&self) -> Vec<i64> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// Number of rooms.
+    pub fn room_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Compares every room's position with the log heads in the database and rings the
+    /// rooms that are behind: the safety net for rings lost on the bus.
+    pub async fn sweep(&self) {
+        let followed = self.followed();
+        if followed.is_empty() {
+            return;
+        }
+        match self.service.log_heads(&followed).await {
+            Ok(heads) => {
+                for (case_id, head) in heads {
+                    self.ring(case_id, head);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "sweep of log heads failed"),
+        }
+    }
+
+    /// Runs [`Hub::sweep`] every `every` until the process ends.
+    pub fn spawn_sweeper(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let hub = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(hub) = hub.upgrade() else { break };
+                hub.sweep().await;
+            }
+        })
+    }
+}
+
+/// Starts live delivery for a service: the hub, its sweeper, and the bus (Redis when
+/// `redis_url` is given, else in-process).
+pub fn start(
+    service: Arc<Service>,
+    redis_url: Option<&str>,
+) -> anyhow::Result<(Arc<Hub>, Option<Arc<redis_bus::RedisBus>>)> {
+    let hub = Hub::new(service.clone(), HubSettings::default());
+    let redis = match redis_url {
+        Some(url) => {
+            let bus = redis_bus::RedisBus::start(url, &hub)?;
+            service.set_doorbell(bus.clone());
+            Some(bus)
+        }
+        None => {
+            service.set_doorbell(hub.local_bell());
+            None
+        }
+    };
+    hub.spawn_sweeper(Duration::from_secs(1));
+    Ok((hub, redis))
+}
+
+/// The in-process bus: a commit rings this node's room directly.
+struct LocalBell(Weak<Hub>);
+
+impl Doorbell for LocalBell {
+    fn ring(&self, case_id: i64, seq: i64) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.ring(case_id, seq);
+        }
+    }
+}
+
+/// A small server message as a text frame.
+pub fn frame(value: &serde_json::Value) -> Utf8Bytes {
+    Utf8Bytes::from(value.to_string())
+}

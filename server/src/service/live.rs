@@ -1,0 +1,253 @@
+//! Case events as the real-time layer sends them: read from the log in order, rendered
+//! once per event into at most two wire texts — the full one, and for posts that not
+//! everyone may read, a placeholder without text or verdict. Which reader gets which is
+//! decided here, by the same rule as [`policy::can_read_post_body`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Service;
+use super::error::{Error, Result};
+use super::policy::{self, Actor};
+use super::posts::Weighings;
+use crate::domain::{PostStatus, Verdict};
+use crate::store::entities::{case_event, post};
+use crate::store::{cases, events, posts};
+
+/// A post inside a live event: the thread fields without anything reader-specific.
+#[derive(Clone, Debug, Serialize)]
+pub struct LivePost {
+    /// Post id.
+    pub id: i64,
+    /// Case id.
+    pub case_id: i64,
+    /// Parent post.
+    pub parent_id: Option<i64>,
+    /// Nesting depth.
+    pub depth: i32,
+    /// Author's pseudonym.
+    pub author: String,
+    /// Verdict (reactions), if readable.
+    pub verdict: Option<Verdict>,
+    /// Text, if readable.
+    pub body: Option<String>,
+    /// State.
+    pub status: PostStatus,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Versions.
+    pub revision_count: i32,
+    /// Weighing counts.
+    pub weighings: Weighings,
+}
+
+#[derive(Serialize)]
+struct Wire<'a> {
+    r#type: &'static str,
+    topic: &'a str,
+    seq: i64,
+    event: &'a str,
+    at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post: Option<&'a LivePost>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
+}
+
+/// One event ready to send.
+#[derive(Clone, Debug)]
+pub struct LiveEvent {
+    /// Sequence number within the case.
+    pub seq: i64,
+    /// The message for readers who may read everything in it.
+    pub full: String,
+    /// For a post not everyone may read: the message for the others, without text and
+    /// verdict. `None` when every reader gets `full`.
+    pub restricted: Option<String>,
+    /// Who gets which of the two.
+    pub access: Access,
+}
+
+/// Which readers get the full message of an event.
+#[derive(Clone, Copy, Debug)]
+pub struct Access {
+    /// Whether some readers get the restricted message.
+    pub restricted: bool,
+    /// The post's author, who always gets the full message.
+    pub author_id: Option<i64>,
+    /// Whether staff get the full message (every state but withdrawn, whose text is the
+    /// author's alone).
+    pub staff_full: bool,
+}
+
+impl Access {
+    /// Whether `reader` gets the full message.
+    pub fn full_for(&self, reader: Reader) -> bool {
+        match reader {
+            _ if !self.restricted => true,
+            Reader::Staff => self.staff_full,
+            Reader::Panelist(id) => self.author_id == Some(id),
+        }
+    }
+}
+
+/// Who receives an event, as far as filtering is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Staff of the case's municipality.
+    Staff,
+    /// A panelist, by id.
+    Panelist(i64),
+}
+
+impl Reader {
+    /// The reader an actor is.
+    pub fn of(actor: &Actor) -> Reader {
+        match actor {
+            Actor::Staff(_) => Reader::Staff,
+            Actor::Panelist(p) => Reader::Panelist(p.id),
+        }
+    }
+}
+
+/// The position of a case's log: last sequence number and epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogHead {
+    /// Last sequence number.
+    pub seq: i64,
+    /// Epoch.
+    pub epoch: String,
+}
+
+impl Service {
+    /// Checks that the actor may follow the case live; returns the log's head.
+    pub async fn authorize_follow(&self, actor: &Actor, case_id: i64) -> Result<LogHead> {
+        let case = self.visible_case(actor, case_id).await?;
+        Ok(LogHead {
+            seq: case.event_seq,
+            epoch: case.event_epoch,
+        })
+    }
+
+    /// The head of a case's log, for any case (the real-time layer's own bookkeeping).
+    pub async fn log_head(&self, case_id: i64) -> Result<LogHead> {
+        let case = cases::case_by_id(self.store.db(), case_id)
+            .await?
+            .ok_or_else(|| Error::not_found("case_not_found"))?;
+        Ok(LogHead {
+            seq: case.event_seq,
+            epoch: case.event_epoch,
+        })
+    }
+
+    /// Heads of several cases at once.
+    pub async fn log_heads(&self, case_ids: &[i64]) -> Result<HashMap<i64, i64>> {
+        Ok(cases::event_heads(self.store.db(), case_ids).await?)
+    }
+
+    /// Events of a case after `after`, rendered for sending, at most `limit`.
+    pub async fn live_events(
+        &self,
+        case_id: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<LiveEvent>> {
+        let db = self.store.db();
+        let list = events::after(db, case_id, after, limit).await?;
+        let mut post_ids: Vec<i64> = list.iter().filter_map(|e| e.post_id).collect();
+        post_ids.sort_unstable();
+        post_ids.dedup();
+        let found = posts::posts_by_ids(db, &post_ids).await?;
+        let mut authors: Vec<i64> = found.iter().map(|p| p.panelist_id).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let names = posts::pseudonyms(db, &authors).await?;
+        let counts = posts::weighing_counts(db, &post_ids).await?;
+        let by_id: HashMap<i64, &post::Model> = found.iter().map(|p| (p.id, p)).collect();
+        let topic = format!("case:{case_id}");
+        let mut out = Vec::with_capacity(list.len());
+        for e in list {
+            let p = e.post_id.and_then(|id| by_id.get(&id).copied());
+            let live = p.map(|p| live_post(p, &names, &counts));
+            out.push(render(&topic, &e, p, live)?);
+        }
+        Ok(out)
+    }
+}
+
+fn live_post(
+    p: &post::Model,
+    names: &HashMap<i64, String>,
+    counts: &HashMap<i64, posts::WeighingCounts>,
+) -> LivePost {
+    LivePost {
+        id: p.id,
+        case_id: p.case_id,
+        parent_id: p.parent_id,
+        depth: p.depth,
+        author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
+        verdict: p.verdict.as_deref().and_then(Verdict::parse),
+        body: Some(p.body.clone()),
+        status: PostStatus::parse(&p.status).unwrap_or(PostStatus::Hidden),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        revision_count: p.revision_count,
+        weighings: counts.get(&p.id).copied().unwrap_or_default().into(),
+    }
+}
+
+fn render(
+    topic: &str,
+    e: &case_event::Model,
+    p: Option<&post::Model>,
+    live: Option<LivePost>,
+) -> Result<LiveEvent> {
+    let data: Option<serde_json::Value> = if e.kind.starts_with("post.") {
+        None
+    } else {
+        Some(serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null))
+    };
+    // Post events carry the post; other events carry their data.
+    let live = if e.kind.starts_with("post.") {
+        live
+    } else {
+        None
+    };
+    let to_text = |post: Option<&LivePost>| {
+        serde_json::to_string(&Wire {
+            r#type: "event",
+            topic,
+            seq: e.seq,
+            event: &e.kind,
+            at: e.created_at,
+            post,
+            data: data.as_ref(),
+        })
+        .map_err(|err| Error::Internal(format!("render event: {err}")))
+    };
+    let full = to_text(live.as_ref())?;
+    let open_to_all = p.is_none_or(policy::post_open_to_all);
+    let restricted = match (&live, open_to_all) {
+        (Some(l), false) => {
+            let mut hidden = l.clone();
+            hidden.body = None;
+            hidden.verdict = None;
+            Some(to_text(Some(&hidden))?)
+        }
+        _ => None,
+    };
+    Ok(LiveEvent {
+        seq: e.seq,
+        full,
+        access: Access {
+            restricted: restricted.is_some(),
+            author_id: p.map(|p| p.panelist_id),
+            staff_full: p.is_none_or(|p| p.status != PostStatus::Withdrawn.as_str()),
+        },
+        restricted,
+    })
+}
