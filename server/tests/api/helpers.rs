@@ -28,6 +28,42 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// Creates a fresh PostgreSQL database; returns its URL and name.
+pub async fn create_pg_database() -> (String, String) {
+    let name = format!("beraad_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Store::connect(&postgres_admin_url(), 1)
+        .await
+        .expect("PostgreSQL must run at BERAAD_TEST_POSTGRES_URL (default 127.0.0.1:5432)");
+    sea_orm::ConnectionTrait::execute_unprepared(admin.db(), &format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let base = postgres_admin_url();
+    let url = format!("{}/{name}", base.rsplit_once('/').expect("url").0);
+    (url, name)
+}
+
+/// Drops a test database (from a thread of its own: callers may be in `Drop`).
+pub fn drop_pg_database(name: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            if let Ok(admin) = Store::connect(&postgres_admin_url(), 1).await {
+                let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                    admin.db(),
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                )
+                .await;
+                admin.close().await.ok();
+            }
+        });
+    })
+    .join();
+}
+
 /// A running server with its own database.
 pub struct TestApp {
     pub base: String,
@@ -47,19 +83,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
             (url, Some(dir), None)
         }
         Engine::Postgres => {
-            let name = format!("beraad_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Store::connect(&postgres_admin_url(), 1)
-                .await
-                .expect("PostgreSQL must run at BERAAD_TEST_POSTGRES_URL (default 127.0.0.1:5432)");
-            sea_orm::ConnectionTrait::execute_unprepared(
-                admin.db(),
-                &format!("CREATE DATABASE {name}"),
-            )
-            .await
-            .expect("create test database");
-            admin.close().await.ok();
-            let base = postgres_admin_url();
-            let url = format!("{}/{name}", base.rsplit_once('/').expect("url").0);
+            let (url, name) = create_pg_database().await;
             (url, None, Some(name))
         }
     };
@@ -103,24 +127,7 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
         if let Some(name) = self.pg_database.take() {
-            // Drop the test database from a thread of its own: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("rt");
-                rt.block_on(async move {
-                    if let Ok(admin) = Store::connect(&postgres_admin_url(), 1).await {
-                        let _ = sea_orm::ConnectionTrait::execute_unprepared(
-                            admin.db(),
-                            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                        )
-                        .await;
-                        admin.close().await.ok();
-                    }
-                });
-            })
-            .join();
+            drop_pg_database(name);
         }
     }
 }
@@ -265,7 +272,7 @@ pub struct Client {
 
 impl Client {
     /// Logs in at `path`, keeping the CSRF token and the session cookie.
-    async fn login(&mut self, path: &str, body: Value) {
+    pub async fn login(&mut self, path: &str, body: Value) {
         let resp = self
             .http
             .post(format!("{}{path}", self.base))

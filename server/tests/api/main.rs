@@ -5,5 +5,6 @@ mod helpers;
 
 mod auth;
 mod cases;
+mod multinode;
 mod posts;
 mod realtime;

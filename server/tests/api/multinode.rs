@@ -1,0 +1,218 @@
+//! Two `beraad` processes on one PostgreSQL database and one Redis of the test's own:
+//! what is posted on node A reaches viewers on node B in order, and after Redis is
+//! stopped and started again mid-stream every viewer still has every event exactly once.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, Ws, create_pg_database, drop_pg_database};
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn start_redis(port: u16) -> Proc {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (it is on CI machines)");
+    Proc(child)
+}
+
+async fn wait_until_ready(base: &str, what: &str) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_for_redis(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "redis did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn start_node(db_url: &str, redis_url: &str, port: u16, demo: bool) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beraad"));
+    cmd.arg("serve")
+        .env("BERAAD_DATABASE_URL", db_url)
+        .env("BERAAD_REDIS_URL", redis_url)
+        .env("BERAAD_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if demo {
+        cmd.arg("--demo");
+    }
+    Proc(cmd.spawn().expect("start beraad"))
+}
+
+fn client(port: u16) -> Client {
+    Client {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client"),
+        base: format!("http://127.0.0.1:{port}"),
+        ws_url: format!("ws://127.0.0.1:{port}/api/v1/ws"),
+        csrf: None,
+        session_cookie: None,
+    }
+}
+
+async fn panelist(port: u16, code: &str) -> Client {
+    let mut c = client(port);
+    c.login("/api/v1/auth/invite", json!({"code": code})).await;
+    c
+}
+
+/// Reads events until the viewer has seen `head`; returns the sequence numbers seen.
+async fn collect_until(ws: &mut Ws, head: i64, seen: &mut Vec<i64>) {
+    while seen.last().copied().unwrap_or(0) < head {
+        let v = ws.next().await.expect("socket open");
+        if v["type"] == "event" {
+            seen.push(v["seq"].as_i64().expect("seq"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
+    let (db_url, db_name) = create_pg_database().await;
+    let redis_port = free_port();
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let mut redis = Some(start_redis(redis_port));
+    wait_for_redis(redis_port).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let _a = start_node(&db_url, &redis_url, port_a, true);
+    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
+    let _b = start_node(&db_url, &redis_url, port_b, false);
+    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+
+    // The demo's first Utrecht panelist posts on node A, into an open case's thread.
+    let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
+    let (_, cases) = poster.get("/api/v1/cases").await;
+    let case = cases
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
+        .and_then(|c| c["id"].as_i64())
+        .expect("an open demo case");
+    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
+    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
+    let (_, case_view) = poster.get(&format!("/api/v1/cases/{case}")).await;
+    let start = case_view["event_seq"].as_i64().expect("head");
+
+    // Viewers: two on node B, one on node A.
+    let mut viewers = Vec::new();
+    for (port, code) in [
+        (port_b, "UTRE-CHTP-ANEL3"),
+        (port_b, "UTRE-CHTP-ANEL4"),
+        (port_a, "UTRE-CHTP-ANEL5"),
+    ] {
+        let c = panelist(port, code).await;
+        let mut ws = c.ws_with_origin(None).await.expect("ws");
+        let ack = ws.subscribe(case, start).await;
+        assert!(ack["head"].as_i64().unwrap() >= start);
+        viewers.push((c, ws, Vec::<i64>::new()));
+    }
+    let url = format!("/api/v1/cases/{case}/posts");
+    let reply = |i: usize| json!({"parent_id": root, "body": format!("Bericht {i} van node A.")});
+
+    // 1. Live, in order, across nodes.
+    for i in 0..5 {
+        let (status, body) = poster.post(&url, reply(i)).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    }
+    for (_, ws, seen) in &mut viewers {
+        let mut bodies = Vec::new();
+        while seen.len() < 5 {
+            let v = ws.next().await.expect("open");
+            if v["type"] == "event" {
+                seen.push(v["seq"].as_i64().unwrap());
+                bodies.push(v["post"]["body"].clone());
+            }
+        }
+        let expected: Vec<Value> = (0..5)
+            .map(|i| json!(format!("Bericht {i} van node A.")))
+            .collect();
+        assert_eq!(bodies, expected);
+    }
+
+    // 2. Redis stops mid-stream; posting goes on; Redis comes back; posting goes on.
+    drop(redis.take());
+    for i in 5..15 {
+        poster.post(&url, reply(i)).await;
+    }
+    redis = Some(start_redis(redis_port));
+    wait_for_redis(redis_port).await;
+    for i in 15..25 {
+        poster.post(&url, reply(i)).await;
+    }
+    let (_, case_view) = poster.get(&format!("/api/v1/cases/{case}")).await;
+    let head = case_view["event_seq"].as_i64().unwrap();
+    assert_eq!(head, start + 25);
+    for (_, ws, seen) in &mut viewers {
+        tokio::time::timeout(Duration::from_secs(20), collect_until(ws, head, seen))
+            .await
+            .expect("every viewer catches up");
+        let expected: Vec<i64> = (start + 1..=head).collect();
+        assert_eq!(*seen, expected, "every event exactly once, in order");
+        ws.quiet(300).await;
+    }
+    // 3. A viewer that reconnects to the other node resumes exactly.
+    let (c, ws, seen) = viewers.remove(0);
+    drop(ws);
+    poster.post(&url, reply(25)).await;
+    let moved = {
+        let mut m = client(port_a);
+        m.session_cookie = c.session_cookie.clone();
+        m
+    };
+    let mut ws = moved.ws_with_origin(None).await.expect("ws on A");
+    let last = *seen.last().unwrap();
+    ws.subscribe(case, last).await;
+    let e = ws.next_of("event").await;
+    assert_eq!(e["seq"], last + 1);
+    assert_eq!(e["post"]["body"], "Bericht 25 van node A.");
+    drop(redis);
+    drop_pg_database(db_name);
+}
