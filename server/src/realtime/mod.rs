@@ -110,12 +110,22 @@ pub trait RemoteWatch: Send + Sync + 'static {
     fn unwatch(&self, case_id: i64);
 }
 
+/// Presence shared between nodes: each room reports who watches here, and reads the
+/// count over all nodes.
+pub trait SharedPresence: Send + Sync + 'static {
+    /// The people `(is_staff, id)` watching `case_id` on this node now.
+    fn report(&self, case_id: i64, people: &std::collections::HashSet<(bool, i64)>);
+    /// `(panelists, staff)` watching `case_id` on all nodes, as last known.
+    fn counts(&self, case_id: i64) -> Option<(usize, usize)>;
+}
+
 /// The rooms of this node.
 pub struct Hub {
     service: Arc<Service>,
     settings: HubSettings,
     rooms: Mutex<HashMap<i64, RoomHandle>>,
     remote: OnceLock<Arc<dyn RemoteWatch>>,
+    presence: OnceLock<Arc<dyn SharedPresence>>,
     next_conn: AtomicU64,
     /// Counters.
     pub stats: HubStats,
@@ -130,6 +140,7 @@ impl Hub {
             settings,
             rooms: Mutex::new(HashMap::new()),
             remote: OnceLock::new(),
+            presence: OnceLock::new(),
             next_conn: AtomicU64::new(1),
             stats: HubStats::default(),
         })
@@ -143,6 +154,16 @@ impl Hub {
     /// Connects a remote bus that must follow what this node follows.
     pub fn set_remote(&self, remote: Arc<dyn RemoteWatch>) {
         let _ = self.remote.set(remote);
+    }
+
+    /// Shares presence with other nodes.
+    pub fn set_shared_presence(&self, presence: Arc<dyn SharedPresence>) {
+        let _ = self.presence.set(presence);
+    }
+
+    /// Presence shared between nodes, if any.
+    pub fn shared_presence(&self) -> Option<&Arc<dyn SharedPresence>> {
+        self.presence.get()
     }
 
     /// A fresh connection id.

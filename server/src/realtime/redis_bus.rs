@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 use tokio::sync::mpsc;
 
-use super::{Hub, RemoteWatch};
+use std::collections::HashSet;
+
+use super::{Hub, RemoteWatch, SharedPresence};
 use crate::service::Doorbell;
 
 /// Prefix of the per-case channels.
@@ -22,9 +24,16 @@ enum Watch {
     Remove(i64),
 }
 
+/// How long a viewer counts as present after its node last reported it.
+const PRESENCE_TTL_MS: i64 = 5_000;
+
 /// The Redis bus of one node.
 pub struct RedisBus {
     hub: Weak<Hub>,
+    /// Who watches which case on this node, to report.
+    reported: std::sync::Mutex<std::collections::HashMap<i64, HashSet<(bool, i64)>>>,
+    /// `(panelists, staff)` per case over all nodes, from the last exchange.
+    totals: std::sync::Mutex<std::collections::HashMap<i64, (usize, usize)>>,
     publish_tx: mpsc::Sender<(i64, i64)>,
     watch_tx: mpsc::UnboundedSender<Watch>,
     subscribed: AtomicBool,
@@ -44,8 +53,12 @@ impl RedisBus {
             publish_tx,
             watch_tx,
             subscribed: AtomicBool::new(false),
+            reported: Default::default(),
+            totals: Default::default(),
         });
         tokio::spawn(publisher(client.clone(), publish_rx));
+        tokio::spawn(presence_exchange(client.clone(), Arc::downgrade(&bus)));
+        hub.set_shared_presence(bus.clone());
         tokio::spawn(subscriber(client, Arc::downgrade(&bus), watch_rx));
         hub.set_remote(bus.clone());
         Ok(bus)
@@ -64,6 +77,83 @@ impl Doorbell for RedisBus {
         }
         // A full queue means Redis is slow or gone; the other nodes' sweeps will catch up.
         let _ = self.publish_tx.try_send((case_id, seq));
+    }
+}
+
+impl SharedPresence for RedisBus {
+    fn report(&self, case_id: i64, people: &HashSet<(bool, i64)>) {
+        self.reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(case_id, people.clone());
+    }
+
+    fn counts(&self, case_id: i64) -> Option<(usize, usize)> {
+        self.totals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&case_id)
+            .copied()
+    }
+}
+
+/// Once a second: writes this node's viewers into per-case sorted sets (scored by time,
+/// so a node that dies stops counting after a few seconds) and reads the totals back.
+async fn presence_exchange(client: redis::Client, bus: Weak<RedisBus>) {
+    let mut conn = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Some(bus) = bus.upgrade() else { return };
+        let followed: HashSet<i64> = bus
+            .hub
+            .upgrade()
+            .map(|h| h.followed().into_iter().collect())
+            .unwrap_or_default();
+        let reports: Vec<(i64, HashSet<(bool, i64)>)> = {
+            let mut reported = bus.reported.lock().unwrap_or_else(|p| p.into_inner());
+            reported.retain(|case_id, _| followed.contains(case_id));
+            reported.iter().map(|(k, v)| (*k, v.clone())).collect()
+        };
+        if reports.is_empty() {
+            continue;
+        }
+        if conn.is_none() {
+            conn = client.get_multiplexed_async_connection().await.ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut pipe = redis::pipe();
+        for (case_id, people) in &reports {
+            for kind in ["p", "s"] {
+                let key = format!("beraad:presence:{case_id}:{kind}");
+                for (is_staff, id) in people {
+                    if *is_staff == (kind == "s") {
+                        pipe.zadd(&key, id, now).ignore();
+                    }
+                }
+                pipe.zrembyscore(&key, "-inf", now - PRESENCE_TTL_MS)
+                    .ignore();
+                pipe.expire(&key, 60).ignore();
+                pipe.zcard(&key);
+            }
+        }
+        match pipe.query_async::<Vec<usize>>(c).await {
+            Ok(cards) => {
+                let mut totals = bus.totals.lock().unwrap_or_else(|p| p.into_inner());
+                totals.clear();
+                for ((case_id, _), pair) in reports.iter().zip(cards.chunks(2)) {
+                    if let [p, s] = pair {
+                        totals.insert(*case_id, (*p, *s));
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "redis presence exchange failed");
+                bus.totals.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                conn = None;
+            }
+        }
     }
 }
 

@@ -270,7 +270,16 @@ impl Room {
         let mut people: HashSet<(bool, i64)> =
             self.members.iter().map(|j| j.member.person).collect();
         people.insert(extra.person);
-        count(&people)
+        let here = count(&people);
+        match self
+            .hub
+            .shared_presence()
+            .and_then(|s| s.counts(self.case_id))
+        {
+            // The shared count may not include the newcomer yet.
+            Some(all) => (all.0.max(here.0), all.1.max(here.1)),
+            None => here,
+        }
     }
 
     fn presence_frame(&self, panelists: usize, staff: usize) -> Utf8Bytes {
@@ -283,7 +292,17 @@ impl Room {
     /// second, driven by the room's tick).
     fn push_presence(&mut self) {
         let people: HashSet<(bool, i64)> = self.members.iter().map(|j| j.member.person).collect();
-        let counts = count(&people);
+        // With several nodes, the people here are reported and the count is theirs
+        // and the other nodes' together (as of the last exchange).
+        let counts = match self.hub.shared_presence() {
+            Some(shared) => {
+                shared.report(self.case_id, &people);
+                shared
+                    .counts(self.case_id)
+                    .unwrap_or_else(|| count(&people))
+            }
+            None => count(&people),
+        };
         if counts == self.presence_sent {
             return;
         }

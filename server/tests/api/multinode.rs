@@ -157,6 +157,20 @@ async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
     let url = format!("/api/v1/cases/{case}/posts");
     let reply = |i: usize| json!({"parent_id": root, "body": format!("Bericht {i} van node A.")});
 
+    // Presence counts the viewers of both nodes together.
+    let on_a = &mut viewers[2].1;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let p = on_a.next_of("presence").await;
+        if p["panelists"] == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "presence over both nodes never reached 3: {p}"
+        );
+    }
+
     // 1. Live, in order, across nodes.
     for i in 0..5 {
         let (status, body) = poster.post(&url, reply(i)).await;
