@@ -24,6 +24,9 @@ use tower_http::trace::TraceLayer;
 use self::error::ApiError;
 use crate::service::Service;
 
+/// Kernel send buffer of each accepted socket.
+const SEND_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Largest request body accepted (64 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -149,8 +152,16 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        let listener = self.listener.tap_io(|tcp| {
+            // Live frames are small: send them at once rather than wait to coalesce.
+            let _ = tcp.set_nodelay(true);
+            // A modest send buffer makes a client that stops reading show up as a full
+            // outbox within seconds instead of after megabytes of kernel buffering.
+            let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES);
+        });
         axum::serve(
-            self.listener,
+            listener,
             self.app
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )

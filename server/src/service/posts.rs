@@ -325,7 +325,7 @@ impl Service {
         .await?;
         tx.commit().await?;
         self.ring(case_id, event.seq);
-        tracing::info!(
+        tracing::debug!(
             case.id = case_id,
             post.id = stored.id,
             case.seq = event.seq,
