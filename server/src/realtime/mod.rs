@@ -294,7 +294,16 @@ pub fn start(
     service: Arc<Service>,
     redis_url: Option<&str>,
 ) -> anyhow::Result<(Arc<Hub>, Option<Arc<redis_bus::RedisBus>>)> {
-    let hub = Hub::new(service.clone(), HubSettings::default());
+    start_with(service, redis_url, HubSettings::default())
+}
+
+/// [`start`] with explicit hub settings.
+pub fn start_with(
+    service: Arc<Service>,
+    redis_url: Option<&str>,
+    settings: HubSettings,
+) -> anyhow::Result<(Arc<Hub>, Option<Arc<redis_bus::RedisBus>>)> {
+    let hub = Hub::new(service.clone(), settings);
     let redis = match redis_url {
         Some(url) => {
             let bus = redis_bus::RedisBus::start(url, &hub)?;

@@ -76,6 +76,14 @@ pub struct TestApp {
 
 /// Starts a server over a fresh, migrated database.
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, beraad::realtime::HubSettings::default()).await
+}
+
+/// Starts a server with explicit real-time settings.
+pub async fn spawn_app_with(
+    engine: Engine,
+    hub_settings: beraad::realtime::HubSettings,
+) -> TestApp {
     let (database_url, dir, pg_database) = match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -94,7 +102,8 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         Arc::new(SystemClock),
         ServiceSettings::default(),
     ));
-    let (hub, _) = beraad::realtime::start(service.clone(), None).expect("realtime");
+    let (hub, _) =
+        beraad::realtime::start_with(service.clone(), None, hub_settings).expect("realtime");
     let state = AppState {
         hub: Some(hub),
         redis: None,
@@ -294,6 +303,32 @@ impl Client {
             .map(str::to_owned);
         let body: Value = resp.json().await.expect("json");
         self.csrf = body["csrf_token"].as_str().map(str::to_owned);
+    }
+
+    /// Opens a WebSocket whose socket has a tiny receive buffer, for a client that stops
+    /// reading.
+    pub async fn ws_small_buffer(&self) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = self.ws_url.as_str().into_client_request().expect("request");
+        if let Some(cookie) = &self.session_cookie {
+            req.headers_mut()
+                .insert("cookie", cookie.parse().expect("cookie"));
+        }
+        let addr: std::net::SocketAddr = self
+            .ws_url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .and_then(|a| a.parse().ok())
+            .expect("addr");
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("rcvbuf");
+        let tcp = socket.connect(addr).await.expect("connect");
+        let (stream, _) =
+            tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("ws");
+        Ws { stream }
     }
 
     /// Opens a WebSocket with this client's session.

@@ -14,6 +14,85 @@ both_engines!(
     door_refuses_strangers_and_bad_messages,
 );
 
+mod slow_reader_is_told_to_resync_and_others_keep_up {
+    use beraad::realtime::HubSettings;
+
+    use crate::helpers::{Engine, spawn_app_with};
+
+    const SMALL: HubSettings = HubSettings {
+        outbox_capacity: 8,
+        replay_buffer: 64,
+    };
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::slow_reader(spawn_app_with(Engine::Sqlite, SMALL).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::slow_reader(spawn_app_with(Engine::Postgres, SMALL).await).await
+    }
+}
+
+/// A viewer that stops reading fills its socket and then its (here tiny) outbox; it is
+/// told `resync_required` and closed, while a reading viewer gets every event.
+async fn slow_reader(app: TestApp) {
+    let t = app.tenant("utrecht", 3).await;
+    let case = app.open_case(&t, json!({"max_length": 2000})).await;
+    let poster = app.panelist(&t.codes[0]).await;
+    let slow = app.panelist(&t.codes[1]).await;
+    let healthy = app.panelist(&t.codes[2]).await;
+    let mut ws_slow = slow.ws_small_buffer().await;
+    ws_slow.subscribe(case, 1).await;
+    let mut ws_ok = healthy.ws().await;
+    ws_ok.subscribe(case, 1).await;
+    let url = format!("/api/v1/cases/{case}/posts");
+    let (_, root) = poster
+        .post(
+            &url,
+            json!({"verdict": "eens", "body": "Begin van een lange draad."}),
+        )
+        .await;
+    let filler = "x".repeat(1900);
+    let mut seen = ws_ok.events(1).await.len();
+    for i in 0..120 {
+        let (status, body) = poster
+            .post(
+                &url,
+                json!({"parent_id": root["id"], "body": format!("{i} {filler}")}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        // The healthy viewer reads along.
+        seen += ws_ok.events(1).await.len();
+    }
+    assert_eq!(seen, 121);
+    // The slow viewer now reads what it was sent: a prefix of the events, then the
+    // instruction to resync, then the close.
+    let mut last_seq = 0;
+    let mut told = false;
+    while let Some(v) = ws_slow.next().await {
+        match v["type"].as_str() {
+            Some("event") => {
+                let seq = v["seq"].as_i64().unwrap();
+                assert!(seq > last_seq, "in order, no duplicates");
+                last_seq = seq;
+            }
+            Some("error") => {
+                assert_eq!(v["code"], "resync_required");
+                told = true;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        told,
+        "the slow viewer was told to resync (last event seen: {last_seq})"
+    );
+    assert!(last_seq < 122, "it fell behind before the end");
+}
+
 fn seqs(events: &[Value]) -> Vec<i64> {
     events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
 }
