@@ -1,0 +1,194 @@
+//! The command line as an operator uses it: migrate, demo, invitations for the mail
+//! merge, staff accounts, exports, and clear errors for bad configuration.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use beraad::service::clock::SystemClock;
+use beraad::service::{Service, ServiceSettings};
+use beraad::store::Store;
+use serde_json::Value;
+
+fn beraad(db: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beraad"));
+    cmd.args(args)
+        .env("BERAAD_DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .env_remove("BERAAD_STAFF_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("beraad binary");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("output")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_work_end_to_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}/nested/beraad.db", dir.path().display());
+
+    let out = beraad(&db, &["migrate"], None, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("up to date"));
+
+    let out = beraad(
+        &db,
+        &["invites", "create", "--panel", "utrecht", "--count", "3"],
+        None,
+        &[],
+    );
+    assert!(!out.status.success(), "no panel yet");
+    assert!(
+        text(&out.stderr).contains("panel_not_found"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = beraad(&db, &["demo"], None, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(
+        printed.contains("beheer@utrecht.demo") && printed.contains("UTRE-CHTP-ANEL2"),
+        "{printed}"
+    );
+    let again = beraad(&db, &["demo"], None, &[]);
+    assert!(text(&again.stdout).contains("already holds data"));
+
+    // Invitations: CSV for the mail merge, codes that log in.
+    let out = beraad(
+        &db,
+        &["invites", "create", "--panel", "utrecht", "--count", "3"],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("code,pseudonym,panel,panel_name,municipality")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row[0].len(), 15, "ABCD-EFGH-JKLMN: {}", row[0]);
+        assert_eq!(row[2], "utrecht");
+        assert_eq!(row[4], "Gemeente Utrecht");
+    }
+    let store = Store::connect(&db, 2).await.expect("store");
+    let service = Service::new(store, Arc::new(SystemClock), ServiceSettings::default());
+    let login = service
+        .login_panelist(rows[0][0], None)
+        .await
+        .expect("code from the CSV logs in");
+    assert_eq!(login.view.pseudonym.as_deref(), Some(rows[0][1]));
+
+    // Staff accounts: password from standard input, never a flag; weak ones refused.
+    let out = beraad(
+        &db,
+        &[
+            "staff",
+            "create",
+            "--municipality",
+            "utrecht",
+            "--email",
+            "Nieuw@Utrecht.nl",
+            "--role",
+            "moderator",
+        ],
+        Some("kort\n"),
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("12"), "{}", text(&out.stderr));
+    let out = beraad(
+        &db,
+        &[
+            "staff",
+            "create",
+            "--municipality",
+            "utrecht",
+            "--email",
+            "Nieuw@Utrecht.nl",
+            "--role",
+            "moderator",
+        ],
+        Some("een-heel-lang-wachtwoord\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    service
+        .login_staff("nieuw@utrecht.nl", "een-heel-lang-wachtwoord", None)
+        .await
+        .expect("the new account logs in");
+
+    // Export of a demo case with a discussion, as JSON Lines and CSV.
+    let out = beraad(
+        &db,
+        &["export", "--case", "2", "--format", "jsonl"],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let records: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(records[0]["record"], "case");
+    let posts: Vec<&Value> = records.iter().filter(|r| r["record"] == "post").collect();
+    assert!(posts.len() >= 6, "the closed demo case has a discussion");
+    assert!(
+        posts
+            .iter()
+            .all(|p| p["author"].as_str().is_some_and(|a| a.starts_with("p-")))
+    );
+    let out = beraad(
+        &db,
+        &["export", "--case", "2", "--format", "csv"],
+        None,
+        &[],
+    );
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), posts.len() + 1);
+    let out = beraad(
+        &db,
+        &["export", "--case", "2", "--format", "xml"],
+        None,
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("jsonl or csv"));
+
+    // Bad configuration is refused with a message that says what to fix.
+    let out = beraad("mysql://localhost/x", &["migrate"], None, &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("BERAAD_DATABASE_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = beraad(&db, &["serve", "--bind", "geen-adres"], None, &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("BERAAD_BIND"),
+        "{}",
+        text(&out.stderr)
+    );
+}
