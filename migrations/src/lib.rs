@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_schema;
 mod m20261123_000002_append_only_audit;
+mod m20261123_000003_moderation;
 
 /// All migrations of Beraad, in the order they are applied.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_schema::Migration),
             Box::new(m20261123_000002_append_only_audit::Migration),
+            Box::new(m20261123_000003_moderation::Migration),
         ]
     }
 }

@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// Login attempts allowed per minute from one address.
     #[arg(long, env = "BERAAD_LOGIN_PER_IP_PER_MINUTE", default_value_t = 10)]
     login_per_ip_per_minute: u32,
+    /// Rates per panelist: `post=10/3,reply=5/5,weighing=1/30,flag=30/5` (seconds per
+    /// action / burst); actions not named keep these defaults.
+    #[arg(long, env = "BERAAD_RATE_LIMITS", default_value = "")]
+    rate_limits: String,
     /// Login attempts allowed per second from everyone together.
     #[arg(long, env = "BERAAD_LOGIN_GLOBAL_PER_SECOND", default_value_t = 50)]
     login_global_per_second: u32,
@@ -348,6 +352,8 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     if args.session_ttl_hours == 0 {
         bail!("BERAAD_SESSION_TTL_HOURS must be at least 1");
     }
+    let rate_limits = crate::service::ratelimit::RateLimits::parse(&args.rate_limits)
+        .map_err(|e| anyhow::anyhow!("BERAAD_RATE_LIMITS / --rate-limits: {e}"))?;
     let store = open_store(db_url, args.db_max_connections.max(2)).await?;
     let demo = if args.demo {
         crate::demo::seed(&store).await?
@@ -360,8 +366,15 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             per_ip_per_minute: args.login_per_ip_per_minute,
             global_per_second: args.login_global_per_second,
         },
+        rate_limits,
     };
-    let service = Arc::new(Service::new(store.clone(), Arc::new(SystemClock), settings));
+    let mut service = Service::new(store.clone(), Arc::new(SystemClock), settings);
+    if let Some(url) = &args.redis_url {
+        // With several nodes the per-panelist limits hold across all of them.
+        let limiter = crate::service::ratelimit::RedisLimiter::new(url, rate_limits)?;
+        service.set_action_limiter(Arc::new(limiter));
+    }
+    let service = Arc::new(service);
     let (hub, redis) = crate::realtime::start(service.clone(), args.redis_url.as_deref())?;
     let state = AppState {
         hub: Some(hub),

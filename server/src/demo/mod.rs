@@ -110,7 +110,12 @@ pub async fn seed(store: &Store) -> anyhow::Result<Option<DemoSummary>> {
     let cases: Vec<DemoCase> = serde_json::from_str(CASES_JSON).context("demo cases")?;
     let now = Utc::now();
     let clock = Arc::new(ManualClock::new(now));
-    let service = Service::new(store.clone(), clock.clone(), ServiceSettings::default());
+    // The seed writes a whole history at once: the per-panelist limits do not apply.
+    let settings = ServiceSettings {
+        rate_limits: crate::service::ratelimit::RateLimits::unlimited(),
+        ..ServiceSettings::default()
+    };
+    let service = Service::new(store.clone(), clock.clone(), settings);
     let ctx = AuditContext::cli();
     let mut summary = DemoSummary {
         staff: Vec::new(),

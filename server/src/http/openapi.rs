@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{auth, cases, posts};
+use super::routes::{auth, cases, moderation, posts};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -21,13 +21,17 @@ use super::routes::{auth, cases, posts};
         cases::list, cases::create, cases::get, cases::update, cases::schedule, cases::open,
         cases::close, cases::events, cases::export,
         posts::thread, posts::create, posts::get, posts::edit, posts::withdraw, posts::weigh,
-        posts::flag, posts::revisions,
+        posts::flag, posts::revisions, posts::check,
+        moderation::counts, moderation::queue, moderation::handled, moderation::claim,
+        moderation::release, moderation::act, moderation::suspend, moderation::premoderate,
+        moderation::audit, moderation::audit_export, moderation::policy,
     ),
     modifiers(&SessionCookie),
     tags(
         (name = "auth", description = "Sessions"),
         (name = "cases", description = "Cases (casussen)"),
         (name = "posts", description = "The thread"),
+        (name = "moderation", description = "Moderation queues and actions; the audit log"),
     )
 )]
 pub struct ApiDoc;

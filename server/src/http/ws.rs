@@ -118,6 +118,7 @@ struct Connection {
     outbox_tx: mpsc::Sender<Utf8Bytes>,
     outbox_rx: mpsc::Receiver<Utf8Bytes>,
     topics: HashSet<i64>,
+    moderation: HashSet<i64>,
     limiter: DefaultDirectRateLimiter,
 }
 
@@ -143,6 +144,7 @@ impl Connection {
             outbox_tx,
             outbox_rx,
             topics: HashSet::new(),
+            moderation: HashSet::new(),
             limiter: DefaultDirectRateLimiter::direct(
                 Quota::per_second(per_second).allow_burst(burst),
             ),
@@ -202,6 +204,9 @@ impl Connection {
         };
         for case_id in self.topics.drain() {
             self.hub.leave(case_id, self.conn_id);
+        }
+        for municipality_id in self.moderation.drain() {
+            self.hub.unwatch_moderation(municipality_id, self.conn_id);
         }
         if let Some((code, reason)) = close {
             let frame = CloseFrame {
@@ -286,6 +291,17 @@ impl Connection {
         };
         match parsed {
             ClientMessage::Ping => self.send(socket, frame(&json!({"type": "pong"}))).await,
+            ClientMessage::Unsubscribe { topic } if topic.starts_with("moderation:") => {
+                let slug = topic.trim_start_matches("moderation:");
+                if let Ok(Some(m)) =
+                    crate::store::people::municipality_by_slug(self.hub.service().store.db(), slug)
+                        .await
+                    && self.moderation.remove(&m.id)
+                {
+                    self.hub.unwatch_moderation(m.id, self.conn_id);
+                }
+                Flow::Continue
+            }
             ClientMessage::Unsubscribe { topic } => {
                 if let Some(case_id) = parse_topic(&topic)
                     && self.topics.remove(&case_id)
@@ -293,6 +309,9 @@ impl Connection {
                     self.hub.leave(case_id, self.conn_id);
                 }
                 Flow::Continue
+            }
+            ClientMessage::Subscribe { topic, .. } if topic.starts_with("moderation:") => {
+                self.subscribe_moderation(socket, &topic).await
             }
             ClientMessage::Subscribe {
                 topic,
@@ -371,6 +390,62 @@ impl Connection {
                 Flow::Continue
             }
         }
+    }
+
+    /// `moderation:SLUG`: queue sizes of a municipality, for its moderators.
+    async fn subscribe_moderation(&mut self, socket: &mut WebSocket, topic: &str) -> Flow {
+        let slug = topic.trim_start_matches("moderation:");
+        let service = self.hub.service().clone();
+        let counts = match service.queue_counts(&self.auth.actor, slug).await {
+            Ok(c) => c,
+            Err(Error::NotFound { .. } | Error::Forbidden { .. }) => {
+                return self
+                    .send(
+                        socket,
+                        error_frame(
+                            "forbidden",
+                            Some(topic),
+                            "Alleen moderatoren van deze gemeente volgen deze wachtrij.",
+                        ),
+                    )
+                    .await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "moderation subscribe failed");
+                return self
+                    .send(
+                        socket,
+                        error_frame("internal", Some(topic), "Er ging bij ons iets mis."),
+                    )
+                    .await;
+            }
+        };
+        let municipality_id =
+            match crate::store::people::municipality_by_slug(service.store.db(), slug).await {
+                Ok(Some(m)) => m.id,
+                _ => {
+                    return self
+                        .send(
+                            socket,
+                            error_frame("unknown_topic", Some(topic), "Onbekende gemeente."),
+                        )
+                        .await;
+                }
+            };
+        if self.moderation.insert(municipality_id) {
+            self.hub.watch_moderation(
+                municipality_id,
+                crate::realtime::ModWatcher {
+                    conn_id: self.conn_id,
+                    slug: slug.to_owned(),
+                    outbox: self.outbox_tx.clone(),
+                },
+            );
+        }
+        let ack = frame(&json!({
+            "type": "subscribed", "topic": topic, "pending": counts.pending, "flagged": counts.flagged,
+        }));
+        self.send(socket, ack).await
     }
 
     async fn session_still_valid(&self) -> bool {

@@ -119,6 +119,16 @@ pub trait SharedPresence: Send + Sync + 'static {
     fn counts(&self, case_id: i64) -> Option<(usize, usize)>;
 }
 
+/// A connection following the moderation queues of a municipality.
+pub struct ModWatcher {
+    /// Connection id.
+    pub conn_id: u64,
+    /// Municipality slug (for the topic name).
+    pub slug: String,
+    /// The connection's outbox.
+    pub outbox: mpsc::Sender<Utf8Bytes>,
+}
+
 /// The rooms of this node.
 pub struct Hub {
     service: Arc<Service>,
@@ -126,6 +136,8 @@ pub struct Hub {
     rooms: Mutex<HashMap<i64, RoomHandle>>,
     remote: OnceLock<Arc<dyn RemoteWatch>>,
     presence: OnceLock<Arc<dyn SharedPresence>>,
+    /// Connections following a municipality's moderation queues.
+    moderators: Mutex<HashMap<i64, Vec<ModWatcher>>>,
     next_conn: AtomicU64,
     /// Counters.
     pub stats: HubStats,
@@ -141,6 +153,7 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             remote: OnceLock::new(),
             presence: OnceLock::new(),
+            moderators: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             stats: HubStats::default(),
         })
@@ -246,6 +259,61 @@ impl Hub {
         }
     }
 
+    /// Adds a moderator's connection to a municipality's queue updates.
+    pub fn watch_moderation(&self, municipality_id: i64, watcher: ModWatcher) {
+        self.moderators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(municipality_id)
+            .or_default()
+            .push(watcher);
+    }
+
+    /// Removes a connection from a municipality's queue updates.
+    pub fn unwatch_moderation(&self, municipality_id: i64, conn_id: u64) {
+        let mut all = self.moderators.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = all.get_mut(&municipality_id) {
+            list.retain(|w| w.conn_id != conn_id);
+            if list.is_empty() {
+                all.remove(&municipality_id);
+            }
+        }
+    }
+
+    /// Sends the municipality's current queue sizes to the moderators following them
+    /// on this node.
+    pub fn ring_moderation(self: &Arc<Self>, municipality_id: i64) {
+        let watching = self
+            .moderators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&municipality_id);
+        if !watching {
+            return;
+        }
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let counts =
+                match crate::store::moderation::counts(hub.service.store.db(), municipality_id)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "moderation counts failed");
+                        return;
+                    }
+                };
+            let all = hub.moderators.lock().unwrap_or_else(|p| p.into_inner());
+            for w in all.get(&municipality_id).into_iter().flatten() {
+                let msg = frame(&serde_json::json!({
+                    "type": "moderation", "topic": format!("moderation:{}", w.slug),
+                    "pending": counts.0, "flagged": counts.1,
+                }));
+                let _ = w.outbox.try_send(msg);
+            }
+        });
+    }
+
     /// Cases followed on this node.
     pub fn followed(&self) -> Vec<i64> {
         self.lock().keys().copied().collect()
@@ -326,6 +394,12 @@ impl Doorbell for LocalBell {
     fn ring(&self, case_id: i64, seq: i64) {
         if let Some(hub) = self.0.upgrade() {
             hub.ring(case_id, seq);
+        }
+    }
+
+    fn ring_moderation(&self, municipality_id: i64) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.ring_moderation(municipality_id);
         }
     }
 }

@@ -18,6 +18,8 @@ use crate::service::Doorbell;
 
 /// Prefix of the per-case channels.
 const CHANNEL_PREFIX: &str = "beraad:case:";
+/// Channel announcing changed moderation queues (payload: municipality id).
+const MODERATION_CHANNEL: &str = "beraad:moderation";
 
 enum Watch {
     Add(i64),
@@ -34,7 +36,7 @@ pub struct RedisBus {
     reported: std::sync::Mutex<std::collections::HashMap<i64, HashSet<(bool, i64)>>>,
     /// `(panelists, staff)` per case over all nodes, from the last exchange.
     totals: std::sync::Mutex<std::collections::HashMap<i64, (usize, usize)>>,
-    publish_tx: mpsc::Sender<(i64, i64)>,
+    publish_tx: mpsc::Sender<(String, i64)>,
     watch_tx: mpsc::UnboundedSender<Watch>,
     subscribed: AtomicBool,
 }
@@ -76,7 +78,16 @@ impl Doorbell for RedisBus {
             hub.ring(case_id, seq);
         }
         // A full queue means Redis is slow or gone; the other nodes' sweeps will catch up.
-        let _ = self.publish_tx.try_send((case_id, seq));
+        let _ = self.publish_tx.try_send((channel(case_id), seq));
+    }
+
+    fn ring_moderation(&self, municipality_id: i64) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.ring_moderation(municipality_id);
+        }
+        let _ = self
+            .publish_tx
+            .try_send((MODERATION_CHANNEL.to_owned(), municipality_id));
     }
 }
 
@@ -177,10 +188,10 @@ async fn backoff(attempt: &mut u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
-async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(i64, i64)>) {
+async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(String, i64)>) {
     let mut attempt = 0;
     let mut conn = None;
-    while let Some((case_id, seq)) = rx.recv().await {
+    while let Some((channel_name, value)) = rx.recv().await {
         if conn.is_none() {
             match client.get_multiplexed_async_connection().await {
                 Ok(c) => {
@@ -195,7 +206,7 @@ async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(i64, i64)>) {
             }
         }
         if let Some(c) = conn.as_mut() {
-            let sent: redis::RedisResult<i64> = c.publish(channel(case_id), seq).await;
+            let sent: redis::RedisResult<i64> = c.publish(&channel_name, value).await;
             if let Err(e) = sent {
                 tracing::warn!(error = %e, "redis publish failed; reconnecting");
                 conn = None;
@@ -224,10 +235,9 @@ async fn subscriber(
             }
         };
         let (mut sink, mut stream) = pubsub.split();
-        let followed: Vec<String> = hub.followed().into_iter().map(channel).collect();
-        if !followed.is_empty()
-            && let Err(e) = sink.subscribe(&followed).await
-        {
+        let mut followed: Vec<String> = hub.followed().into_iter().map(channel).collect();
+        followed.push(MODERATION_CHANNEL.to_owned());
+        if let Err(e) = sink.subscribe(&followed).await {
             tracing::warn!(error = %e, "redis resubscribe failed");
             drop(hub);
             backoff(&mut attempt).await;
@@ -245,6 +255,12 @@ async fn subscriber(
             tokio::select! {
                 msg = stream.next() => {
                     let Some(msg) = msg else { break };
+                    if msg.get_channel_name() == MODERATION_CHANNEL {
+                        if let (Ok(m), Some(hub)) = (msg.get_payload::<i64>(), bus.upgrade().and_then(|b| b.hub.upgrade())) {
+                            hub.ring_moderation(m);
+                        }
+                        continue;
+                    }
                     let case_id = msg.get_channel_name().strip_prefix(CHANNEL_PREFIX).and_then(|s| s.parse::<i64>().ok());
                     let seq = msg.get_payload::<i64>().ok();
                     if let (Some(case_id), Some(seq)) = (case_id, seq)

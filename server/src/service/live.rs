@@ -43,6 +43,8 @@ pub struct LivePost {
     pub revision_count: i32,
     /// Weighing counts.
     pub weighings: Weighings,
+    /// Why a moderator hid or rejected it (reason code), for every reader.
+    pub moderation_reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -197,6 +199,7 @@ fn live_post(
         updated_at: p.updated_at,
         revision_count: p.revision_count,
         weighings: counts.get(&p.id).copied().unwrap_or_default().into(),
+        moderation_reason: p.status_reason.clone(),
     }
 }
 

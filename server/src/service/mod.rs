@@ -4,6 +4,7 @@
 //! transaction per change (with the case event in it), and returns plain views.
 //! It must not depend on axum.
 
+pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod clock;
@@ -11,9 +12,11 @@ pub mod error;
 pub mod export;
 pub mod limits;
 pub mod live;
+pub mod moderation;
 pub mod panels;
 pub mod policy;
 pub mod posts;
+pub mod ratelimit;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,6 +38,8 @@ pub struct ServiceSettings {
     pub session_ttl: chrono::Duration,
     /// Login throttles.
     pub login_limits: LoginLimits,
+    /// Rates of posts, replies, weighings and flags per actor.
+    pub rate_limits: ratelimit::RateLimits,
 }
 
 impl Default for ServiceSettings {
@@ -42,6 +47,7 @@ impl Default for ServiceSettings {
         ServiceSettings {
             session_ttl: chrono::Duration::hours(12),
             login_limits: LoginLimits::default(),
+            rate_limits: ratelimit::RateLimits::default(),
         }
     }
 }
@@ -52,6 +58,8 @@ impl Default for ServiceSettings {
 pub trait Doorbell: Send + Sync + 'static {
     /// Case `case_id`'s log has grown to `seq`.
     fn ring(&self, case_id: i64, seq: i64);
+    /// The moderation queues of a municipality changed.
+    fn ring_moderation(&self, municipality_id: i64);
 }
 
 /// `Service` entry point, cheap to share behind an `Arc`.
@@ -63,6 +71,7 @@ pub struct Service {
     /// Settings.
     pub settings: ServiceSettings,
     login_throttle: LoginThrottle,
+    action_limiter: Arc<dyn ratelimit::ActionLimiter>,
     doorbell: std::sync::OnceLock<Arc<dyn Doorbell>>,
 }
 
@@ -70,11 +79,13 @@ impl Service {
     /// A service over `store` telling time by `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: ServiceSettings) -> Self {
         let login_throttle = LoginThrottle::new(settings.login_limits);
+        let action_limiter = Arc::new(ratelimit::LocalLimiter::new(settings.rate_limits));
         Service {
             store,
             clock,
             settings,
             login_throttle,
+            action_limiter,
             doorbell: std::sync::OnceLock::new(),
         }
     }
@@ -84,10 +95,30 @@ impl Service {
         let _ = self.doorbell.set(doorbell);
     }
 
+    /// Replaces the limiter of posts, replies, weighings and flags (e.g. by a
+    /// [`ratelimit::RedisLimiter`] shared between nodes), before the service is shared.
+    pub fn set_action_limiter(&mut self, l: Arc<dyn ratelimit::ActionLimiter>) {
+        self.action_limiter = l;
+    }
+
+    /// Counts one `action` by `actor` (keyed by [`Actor::scope`]); fails with
+    /// `rate_limited` when over the limit, before anything is stored.
+    pub async fn check_rate(&self, action: ratelimit::LimitedAction, actor: &Actor) -> Result<()> {
+        let key = actor.scope();
+        self.action_limiter.check(action, &key).await
+    }
+
     /// Announces, after commit, that a case's log grew to `seq`.
     pub fn ring(&self, case_id: i64, seq: i64) {
         if let Some(d) = self.doorbell.get() {
             d.ring(case_id, seq);
+        }
+    }
+
+    /// Announces, after commit, that a municipality's moderation queues changed.
+    pub fn ring_moderation(&self, municipality_id: i64) {
+        if let Some(d) = self.doorbell.get() {
+            d.ring_moderation(municipality_id);
         }
     }
 
@@ -105,6 +136,7 @@ impl Service {
         crate::store::idempotency::purge(self.store.db(), now - chrono::Duration::hours(24))
             .await?;
         self.login_throttle.shrink();
+        self.action_limiter.shrink();
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 use super::Service;
 use super::error::{Error, Result};
 use super::policy::{self, Actor, PanelistActor};
+use super::ratelimit::LimitedAction;
+use crate::domain::screening;
 use crate::domain::{CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue, text_length};
 use crate::store::entities::{case, post};
 use crate::store::posts::{NewPost, WeighingCounts};
@@ -110,6 +112,64 @@ pub struct PostView {
     pub weighings: Weighings,
     /// The actor's own weighing.
     pub my_weighing: Option<WeighingValue>,
+    /// Why a moderator hid or rejected it (reason code; for everyone, so the placeholder
+    /// can say why), or `meldingen` when flags hid it pending review.
+    pub moderation_reason: Option<String>,
+    /// The moderator's note (author and staff only).
+    pub moderation_note: Option<String>,
+    /// Why the post is held, in plain words (author and staff only).
+    pub held_reasons: Option<Vec<HeldReason>>,
+}
+
+/// Why a post is held, in a stable code and plain Dutch.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct HeldReason {
+    /// `persoonsgegevens`, `verdacht_woord`, `link`, `herhaling`, `voormoderatie`,
+    /// `eerste_bericht`.
+    pub code: String,
+    /// What the author reads.
+    pub message: String,
+}
+
+/// A draft to check while typing.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInput {
+    /// The text so far.
+    pub body: String,
+}
+
+/// One finding of the automatic check.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CheckFinding {
+    /// Stable code (`persoonsgegevens`, `verboden_woord`, `verdacht_woord`, `link`,
+    /// `herhaling`).
+    pub code: String,
+    /// `hold` or `reject`.
+    pub outcome: String,
+    /// Byte offset where the found text starts (to highlight it).
+    pub start: usize,
+    /// Byte offset just after it.
+    pub end: usize,
+    /// Plain Dutch explanation; never repeats the found text.
+    pub message: String,
+}
+
+/// What would happen to a draft if it were posted now.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CheckResult {
+    /// `accept`, `hold` or `reject`.
+    pub outcome: String,
+    /// Every finding, in order of position.
+    pub findings: Vec<CheckFinding>,
+}
+
+fn outcome_word(o: screening::Outcome) -> &'static str {
+    match o {
+        screening::Outcome::Accept => "accept",
+        screening::Outcome::Hold => "hold",
+        screening::Outcome::Reject => "reject",
+    }
 }
 
 /// One page of a thread.
@@ -282,6 +342,18 @@ impl Service {
             (Some(_), None) => None,
         };
         check_body(&case, &input.body)?;
+        let action = if parent.is_some() {
+            LimitedAction::Reply
+        } else {
+            LimitedAction::Post
+        };
+        self.check_rate(action, actor).await?;
+        let held = self.hold_reasons(&case, p.id, &input.body, None).await?;
+        let status = if held.is_empty() {
+            PostStatus::Visible
+        } else {
+            PostStatus::Pending
+        };
         let now = self.now();
         let tx = self.store.begin_write().await?;
         let stored = posts::insert_post(
@@ -292,8 +364,9 @@ impl Service {
                 parent: parent.as_ref(),
                 verdict: verdict.map(Verdict::as_str),
                 body: input.body.trim(),
-                status: PostStatus::Visible.as_str(),
+                status: status.as_str(),
                 idempotency_key,
+                held_reasons: (!held.is_empty()).then(|| serde_json::json!(held).to_string()),
             },
             now,
         )
@@ -325,6 +398,9 @@ impl Service {
         .await?;
         tx.commit().await?;
         self.ring(case_id, event.seq);
+        if status == PostStatus::Pending {
+            self.ring_moderation(case.municipality_id);
+        }
         tracing::debug!(
             case.id = case_id,
             post.id = stored.id,
@@ -332,6 +408,139 @@ impl Service {
             "post created"
         );
         self.post_view(actor, stored).await
+    }
+
+    /// The municipality's screening policy for a case.
+    async fn screening_policy(&self, case: &case::Model) -> Result<screening::Policy> {
+        let m =
+            crate::store::people::municipality_by_id(self.store.db(), case.municipality_id).await?;
+        let words = |list: Option<&String>| -> Vec<String> {
+            list.map(|l| {
+                l.split(['\n', ','])
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        Ok(screening::Policy {
+            banned_words: words(m.as_ref().and_then(|m| m.banned_words.as_ref())),
+            suspect_words: words(m.as_ref().and_then(|m| m.suspect_words.as_ref())),
+            allow_links: case.allow_links,
+        })
+    }
+
+    /// Screens a draft by this panelist in this case (earlier texts count for repeats).
+    async fn screen_draft(
+        &self,
+        case: &case::Model,
+        panelist_id: i64,
+        body: &str,
+        except_post: Option<i64>,
+    ) -> Result<screening::Verdict> {
+        let policy = self.screening_policy(case).await?;
+        let mut previous =
+            crate::store::moderation::texts_of(self.store.db(), case.id, panelist_id).await?;
+        if let Some(id) = except_post
+            && let Some(own) = posts::post_by_id(self.store.db(), id).await?
+        {
+            previous.retain(|t| *t != own.body);
+        }
+        let refs: Vec<&str> = previous.iter().map(String::as_str).collect();
+        Ok(screening::screen(body, &policy, &refs))
+    }
+
+    /// What would happen to a draft if posted now: the check the page runs while the
+    /// panelist types. Stores nothing.
+    pub async fn check_draft(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        input: CheckInput,
+    ) -> Result<CheckResult> {
+        let case = self.visible_case(actor, case_id).await?;
+        let p = actor.panelist()?;
+        if text_length(&input.body) > case.max_length as usize * 2 {
+            return Err(Error::invalid(
+                "body_too_long",
+                "De tekst is te lang om te controleren.",
+            ));
+        }
+        let verdict = self.screen_draft(&case, p.id, &input.body, None).await?;
+        Ok(CheckResult {
+            outcome: outcome_word(verdict.outcome).to_owned(),
+            findings: verdict
+                .findings
+                .into_iter()
+                .map(|f| CheckFinding {
+                    code: f.reason.code().to_owned(),
+                    outcome: outcome_word(f.outcome).to_owned(),
+                    start: f.start,
+                    end: f.end,
+                    message: f.message,
+                })
+                .collect(),
+        })
+    }
+
+    /// Why a new text by this panelist in this case is held before anyone else sees it:
+    /// the automatic check, pre-moderation of the case or of the panelist, or a first
+    /// post in a case that holds first posts. Empty when it may be shown at once. A text
+    /// the check rejects is refused here with the reasons, and nothing is stored.
+    async fn hold_reasons(
+        &self,
+        case: &case::Model,
+        panelist_id: i64,
+        body: &str,
+        except_post: Option<i64>,
+    ) -> Result<Vec<HeldReason>> {
+        let verdict = self
+            .screen_draft(case, panelist_id, body, except_post)
+            .await?;
+        if verdict.outcome == screening::Outcome::Reject {
+            let mut messages: Vec<String> = verdict
+                .findings
+                .iter()
+                .filter(|f| f.outcome == screening::Outcome::Reject)
+                .map(|f| f.message.clone())
+                .collect();
+            messages.dedup();
+            return Err(Error::invalid("post_rejected", messages.join(" ")));
+        }
+        let mut held: Vec<HeldReason> = Vec::new();
+        for f in verdict.findings {
+            if f.outcome == screening::Outcome::Hold
+                && !held.iter().any(|h| h.code == f.reason.code())
+            {
+                held.push(HeldReason {
+                    code: f.reason.code().to_owned(),
+                    message: f.message,
+                });
+            }
+        }
+        let db = self.store.db();
+        let premoderated = crate::store::people::panelist_by_id(db, panelist_id)
+            .await?
+            .is_some_and(|p| p.premoderated);
+        if case.moderation_mode == crate::domain::ModerationMode::Pre.as_str() || premoderated {
+            held.push(HeldReason {
+                code: "voormoderatie".into(),
+                message:
+                    "Een moderator bekijkt berichten hier eerst; daarna ziet het panel uw bericht."
+                        .into(),
+            });
+        } else if except_post.is_none()
+            && case.hold_first_post
+            && !crate::store::moderation::has_posted_in(db, case.id, panelist_id).await?
+        {
+            held.push(HeldReason {
+                code: "eerste_bericht".into(),
+                message: "Uw eerste bericht in deze casus wordt eerst door een moderator bekeken."
+                    .into(),
+            });
+        }
+        Ok(held)
     }
 
     /// Edits one's own post while the case is open; the old text stays as a revision.
@@ -368,9 +577,12 @@ impl Service {
             (None, _) => None,
         };
         check_body(&case, &input.body)?;
+        let held = self
+            .hold_reasons(&case, p.id, &input.body, Some(post.id))
+            .await?;
         let now = self.now();
         let tx = self.store.begin_write().await?;
-        let saved = posts::revise_post(
+        let mut saved = posts::revise_post(
             &*tx,
             &post,
             input.body.trim(),
@@ -378,6 +590,9 @@ impl Service {
             now,
         )
         .await?;
+        if !held.is_empty() && saved.status == PostStatus::Visible.as_str() {
+            saved = posts::hold(&*tx, &saved, &serde_json::json!(held).to_string(), now).await?;
+        }
         let event = events::append(
             &*tx,
             case.id,
@@ -389,6 +604,9 @@ impl Service {
         .await?;
         tx.commit().await?;
         self.ring(case.id, event.seq);
+        if !held.is_empty() {
+            self.ring_moderation(case.municipality_id);
+        }
         self.post_view(actor, saved).await
     }
 
@@ -452,6 +670,7 @@ impl Service {
             ));
         }
         let now = self.now();
+        self.check_rate(LimitedAction::Weighing, actor).await?;
         let tx = self.store.begin_write().await?;
         let mut appended = None;
         if posts::upsert_weighing(&*tx, &post, p.id, value.as_str(), now).await? {
@@ -515,6 +734,7 @@ impl Service {
             ));
         }
         let now = self.now();
+        self.check_rate(LimitedAction::Flag, actor).await?;
         let tx = self.store.begin_write().await?;
         let flag = match posts::insert_flag(&*tx, &post, p.id, reason.as_str(), note, now).await {
             Ok(f) => f,
@@ -526,7 +746,14 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         };
+        let hidden = self
+            .apply_flag_threshold(&*tx, &post, case.municipality_id, now)
+            .await?;
         tx.commit().await?;
+        if let Some(seq) = hidden {
+            self.ring(case.id, seq);
+        }
+        self.ring_moderation(case.municipality_id);
         tracing::info!(case.id = case.id, post.id = post.id, flag.reason = %reason, "post flagged");
         Ok(FlagView {
             id: flag.id,
@@ -644,6 +871,15 @@ impl Service {
                     revision_count: p.revision_count,
                     weighings: counts.get(&p.id).copied().unwrap_or_default().into(),
                     my_weighing: mine.get(&p.id).and_then(|v| WeighingValue::parse(v)),
+                    moderation_reason: p.status_reason.clone(),
+                    moderation_note: readable.then(|| p.status_note.clone()).flatten(),
+                    held_reasons: readable
+                        .then(|| {
+                            p.held_reasons
+                                .as_deref()
+                                .and_then(|h| serde_json::from_str(h).ok())
+                        })
+                        .flatten(),
                 }
             })
             .collect())
@@ -651,12 +887,13 @@ impl Service {
 }
 
 /// Event payload of a post change: where it sits and its state, never its text.
-fn post_event(p: &post::Model) -> serde_json::Value {
+pub(crate) fn post_event(p: &post::Model) -> serde_json::Value {
     serde_json::json!({
         "post_id": p.id,
         "parent_id": p.parent_id,
         "depth": p.depth,
         "status": p.status,
         "revision_count": p.revision_count,
+        "reason": p.status_reason,
     })
 }

@@ -282,3 +282,18 @@ pub async fn roles_of_staff<C: ConnectionTrait>(
         })
         .collect())
 }
+
+/// Stores a municipality's moderation word lists (newline separated) and flag threshold.
+pub async fn set_moderation_policy<C: ConnectionTrait>(
+    db: &C,
+    m: &municipality::Model,
+    banned_words: &str,
+    suspect_words: &str,
+    flag_threshold: i32,
+) -> Result<(), DbErr> {
+    let mut am: municipality::ActiveModel = m.clone().into();
+    am.banned_words = Set(Some(banned_words.to_owned()).filter(|w| !w.is_empty()));
+    am.suspect_words = Set(Some(suspect_words.to_owned()).filter(|w| !w.is_empty()));
+    am.flag_threshold = Set(flag_threshold);
+    am.update(db).await.map(|_| ())
+}

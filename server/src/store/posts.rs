@@ -38,6 +38,8 @@ pub struct NewPost<'a> {
     pub status: &'a str,
     /// The client's idempotency key, so a retry finds the stored post.
     pub idempotency_key: Option<&'a str>,
+    /// Why the post is held (JSON list), if it is.
+    pub held_reasons: Option<String>,
 }
 
 /// Inserts a post with its first revision and its thread path.
@@ -58,6 +60,7 @@ pub async fn insert_post<C: ConnectionTrait>(
         status: Set(new.status.to_owned()),
         revision_count: Set(1),
         idempotency_key: Set(new.idempotency_key.map(str::to_owned)),
+        held_reasons: Set(new.held_reasons),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -110,6 +113,20 @@ pub async fn revise_post<C: ConnectionTrait>(
     let saved = am.update(db).await?;
     insert_revision(db, &saved, now).await?;
     Ok(saved)
+}
+
+/// Holds a post for a moderator, with the reasons (JSON list).
+pub async fn hold<C: ConnectionTrait>(
+    db: &C,
+    p: &post::Model,
+    held_reasons: &str,
+    now: DateTime<Utc>,
+) -> Result<post::Model, DbErr> {
+    let mut am: post::ActiveModel = p.clone().into();
+    am.status = Set("pending".to_owned());
+    am.held_reasons = Set(Some(held_reasons.to_owned()));
+    am.updated_at = Set(now);
+    am.update(db).await
 }
 
 /// Sets the status of a post.

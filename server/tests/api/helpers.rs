@@ -84,6 +84,20 @@ pub async fn spawn_app_with(
     engine: Engine,
     hub_settings: beraad::realtime::HubSettings,
 ) -> TestApp {
+    // Scenarios write faster than people do; the limits have tests of their own.
+    let settings = ServiceSettings {
+        rate_limits: beraad::service::ratelimit::RateLimits::unlimited(),
+        ..ServiceSettings::default()
+    };
+    spawn_app_with_settings(engine, hub_settings, settings).await
+}
+
+/// Starts a server with explicit service and real-time settings.
+pub async fn spawn_app_with_settings(
+    engine: Engine,
+    hub_settings: beraad::realtime::HubSettings,
+    settings: ServiceSettings,
+) -> TestApp {
     let (database_url, dir, pg_database) = match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -97,11 +111,7 @@ pub async fn spawn_app_with(
     };
     let store = Store::connect(&database_url, 8).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let service = Arc::new(Service::new(
-        store,
-        Arc::new(SystemClock),
-        ServiceSettings::default(),
-    ));
+    let service = Arc::new(Service::new(store, Arc::new(SystemClock), settings));
     let (hub, _) =
         beraad::realtime::start_with(service.clone(), None, hub_settings).expect("realtime");
     let state = AppState {

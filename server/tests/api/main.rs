@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod cases;
 mod cli;
+mod moderation;
 mod multinode;
 mod posts;
 mod realtime;

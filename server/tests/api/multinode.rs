@@ -78,6 +78,7 @@ fn start_node(db_url: &str, redis_url: &str, port: u16, demo: bool) -> Proc {
         .env("BERAAD_REDIS_URL", redis_url)
         .env("BERAAD_BIND", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
+        .env("BERAAD_RATE_LIMITS", "post=0.001/1000,reply=0.001/1000")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if demo {

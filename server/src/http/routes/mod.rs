@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cases;
 pub mod health;
+pub mod moderation;
 pub mod pages;
 pub mod posts;
 
@@ -29,9 +30,33 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/events", get(cases::events))
         .route("/cases/{id}/export", get(cases::export))
         .route("/cases/{id}/posts", get(posts::thread).post(posts::create))
+        .route("/cases/{id}/posts/check", post(posts::check))
         .route("/posts/{id}", get(posts::get).patch(posts::edit))
         .route("/posts/{id}/withdraw", post(posts::withdraw))
         .route("/posts/{id}/weighing", axum::routing::put(posts::weigh))
         .route("/posts/{id}/flags", post(posts::flag))
         .route("/posts/{id}/revisions", get(posts::revisions))
+        .route("/moderation/{municipality}/counts", get(moderation::counts))
+        .route("/moderation/{municipality}/queue", get(moderation::queue))
+        .route(
+            "/moderation/{municipality}/handled",
+            get(moderation::handled),
+        )
+        .route(
+            "/moderation/{municipality}/policy",
+            axum::routing::put(moderation::policy),
+        )
+        .route("/moderation/posts/{id}/claim", post(moderation::claim))
+        .route("/moderation/posts/{id}/release", post(moderation::release))
+        .route("/moderation/posts/{id}/{action}", post(moderation::act))
+        .route(
+            "/moderation/panelists/{id}/suspend",
+            post(moderation::suspend),
+        )
+        .route(
+            "/moderation/panelists/{id}/premoderate",
+            post(moderation::premoderate),
+        )
+        .route("/audit", get(moderation::audit))
+        .route("/audit/export", get(moderation::audit_export))
 }

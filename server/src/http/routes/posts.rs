@@ -11,8 +11,8 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, Json, Path, Query, idempotency_key};
 use crate::service::posts::{
-    EditPostInput, FlagInput, FlagView, NewPostInput, PostView, RevisionView, ThreadPage,
-    WeighingInput,
+    CheckInput, CheckResult, EditPostInput, FlagInput, FlagView, NewPostInput, PostView,
+    RevisionView, ThreadPage, WeighingInput,
 };
 
 /// Paging of a thread.
@@ -135,4 +135,20 @@ pub async fn revisions(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<RevisionView>>, ApiError> {
     Ok(axum::Json(state.service.revisions(&auth.actor, id).await?))
+}
+
+/// Checks a draft while the panelist types: what the automatic check would hold or
+/// refuse, and why. Stores nothing.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/posts/check", tag = "posts", params(("id" = i64, Path, description = "Case id")),
+    request_body = CheckInput,
+    responses((status = 200, body = CheckResult), (status = 404, body = ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Json(body): Json<CheckInput>,
+) -> Result<axum::Json<CheckResult>, ApiError> {
+    Ok(axum::Json(
+        state.service.check_draft(&auth.actor, id, body).await?,
+    ))
 }

@@ -37,6 +37,7 @@ pub struct Model {
     pub max_depth: i32,
     pub allow_links: bool,
     pub hide_tallies_until_reacted: bool,
+    pub hold_first_post: bool,
     #[sea_orm(column_type = "Text", nullable)]
     pub response: Option<String>,
     pub event_seq: i64,

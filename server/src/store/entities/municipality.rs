@@ -11,6 +11,11 @@ pub struct Model {
     pub id: i64,
     pub slug: String,
     pub name: String,
+    pub flag_threshold: i32,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub banned_words: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub suspect_words: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -21,6 +21,7 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     pub suspended_until: Option<DateTimeUtc>,
     pub suspended_reason: Option<String>,
+    pub premoderated: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

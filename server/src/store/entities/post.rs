@@ -25,6 +25,10 @@ pub struct Model {
     pub idempotency_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub claimed_by: Option<i64>,
+    pub claimed_until: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub held_reasons: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
