@@ -240,6 +240,7 @@ async fn seed_case(
                 max_depth: None,
                 allow_links: None,
                 hide_tallies_until_reacted: None,
+                hold_first_post: None,
             },
             &ctx,
         )

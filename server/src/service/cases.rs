@@ -97,6 +97,8 @@ pub struct CaseView {
     pub allow_links: bool,
     /// Whether panelists see the tally only after giving their own verdict.
     pub hide_tallies_until_reacted: bool,
+    /// Whether each panelist's first post is held for a moderator.
+    pub hold_first_post: bool,
     /// Slugs of the panels the case is put before (staff only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub panels: Option<Vec<String>>,
@@ -190,6 +192,9 @@ pub struct NewCase {
     /// Whether tallies stay hidden until a panelist reacted (default yes).
     #[serde(default)]
     pub hide_tallies_until_reacted: Option<bool>,
+    /// Whether each panelist's first post is held for a moderator (default no).
+    #[serde(default)]
+    pub hold_first_post: Option<bool>,
 }
 
 /// Changes to a case; absent fields stay as they are.
@@ -232,6 +237,8 @@ pub struct CaseChanges {
     pub allow_links: Option<bool>,
     /// Tallies hidden until reacted.
     pub hide_tallies_until_reacted: Option<bool>,
+    /// First posts held.
+    pub hold_first_post: Option<bool>,
     /// The municipality's response (may also be set after closing).
     pub response: Option<String>,
 }
@@ -515,6 +522,7 @@ impl Service {
             max_depth: c.max_depth,
             allow_links: c.allow_links,
             hide_tallies_until_reacted: c.hide_tallies_until_reacted,
+            hold_first_post: c.hold_first_post,
             panels: panel_slugs,
             response: c.response,
             event_seq: c.event_seq,
@@ -629,6 +637,7 @@ impl Service {
                 max_depth: Set(max_depth),
                 allow_links: Set(new.allow_links.unwrap_or(false)),
                 hide_tallies_until_reacted: Set(new.hide_tallies_until_reacted.unwrap_or(true)),
+                hold_first_post: Set(new.hold_first_post.unwrap_or(false)),
                 response: Set(None),
                 event_seq: Set(0),
                 event_epoch: Set(random_hex()),
@@ -686,7 +695,8 @@ impl Service {
             && ch.max_length.is_none()
             && ch.max_depth.is_none()
             && ch.allow_links.is_none()
-            && ch.hide_tallies_until_reacted.is_none();
+            && ch.hide_tallies_until_reacted.is_none()
+            && ch.hold_first_post.is_none();
         if !only_response && !status.editable() {
             return Err(Error::conflict(
                 "case_not_editable",
@@ -766,6 +776,9 @@ impl Service {
         }
         if let Some(v) = ch.hide_tallies_until_reacted {
             am.hide_tallies_until_reacted = Set(v);
+        }
+        if let Some(v) = ch.hold_first_post {
+            am.hold_first_post = Set(v);
         }
         if let Some(v) = &ch.response {
             check_text("response", v, 0)?;

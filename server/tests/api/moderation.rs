@@ -8,6 +8,8 @@ use crate::both_engines;
 use crate::helpers::{TestApp, code};
 
 both_engines!(
+    every_action_leaves_an_audit_entry,
+    first_posts_held_and_moderators_see_queue_sizes_live,
     post_with_a_bsn_is_held_and_never_reaches_other_panelists,
     check_endpoint_warns_while_typing_and_banned_words_refuse,
     held_post_is_seen_only_by_author_and_moderators_until_approved,
@@ -676,4 +678,122 @@ async fn check_endpoint_warns_while_typing_and_banned_words_refuse(app: TestApp)
         .put("/api/v1/moderation/utrecht/policy", json!({}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only admins set the policy");
+}
+
+async fn every_action_leaves_an_audit_entry(app: TestApp) {
+    let t = app.tenant("utrecht", 2).await;
+    let case = app.open_case(&t, json!({"moderation_mode": "pre"})).await;
+    let p = app.panelist(&t.codes[0]).await;
+    let url = format!("/api/v1/cases/{case}/posts");
+    let (_, a) = p
+        .post(
+            &url,
+            json!({"verdict": "eens", "body": "Eerste, wordt goedgekeurd."}),
+        )
+        .await;
+    let (_, b) = p
+        .post(
+            &url,
+            json!({"parent_id": a["id"], "body": "Tweede, wordt afgewezen."}),
+        )
+        .await;
+    let m = app.staff(&t.moderator).await;
+    let act = |id: &Value, action: &str| format!("/api/v1/moderation/posts/{id}/{action}");
+    let steps = [
+        (act(&a["id"], "approve"), json!({})),
+        (act(&b["id"], "reject"), json!({"reason": "off-topic"})),
+        (act(&a["id"], "hide"), json!({"reason": "spam"})),
+        (act(&a["id"], "restore"), json!({})),
+        (
+            act(&a["id"], "redact"),
+            json!({"reason": "persoonsgegevens"}),
+        ),
+        (act(&b["id"], "restore"), json!({})),
+    ];
+    for (path, body) in steps {
+        let (status, answer) = m.post(&path, body).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+    }
+    let (_, item) = m.post(&act(&a["id"], "claim"), json!({})).await;
+    let panelist = item["panelist_id"].as_i64().unwrap();
+    m.post(
+        &format!("/api/v1/moderation/panelists/{panelist}/suspend"),
+        json!({"hours": 1, "reason": "Afkoelen."}),
+    )
+    .await;
+    m.post(
+        &format!("/api/v1/moderation/panelists/{panelist}/premoderate"),
+        json!({"on": true}),
+    )
+    .await;
+    let admin = app.staff(&t.admin).await;
+    let (_, audit) = admin
+        .get("/api/v1/audit?municipality=utrecht&limit=500")
+        .await;
+    let entries = audit["entries"].as_array().unwrap();
+    for action in [
+        "post.approve",
+        "post.reject",
+        "post.hide",
+        "post.restore",
+        "post.redact",
+        "panelist.suspend",
+        "panelist.premoderate",
+    ] {
+        let e = entries
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} in the audit log"));
+        assert_eq!(e["actor_kind"], "staff");
+        assert_eq!(e["result"], "ok");
+        assert!(e["at"].is_string() && e["object_id"].is_string());
+    }
+    let (_, handled) = m.get("/api/v1/moderation/utrecht/handled?limit=100").await;
+    assert_eq!(handled["items"].as_array().unwrap().len(), 8);
+    assert_eq!(handled["items"][0]["action"], "premoderate", "newest first");
+}
+
+async fn first_posts_held_and_moderators_see_queue_sizes_live(app: TestApp) {
+    let t = app.tenant("utrecht", 2).await;
+    let case = app.open_case(&t, json!({"hold_first_post": true})).await;
+    let m = app.staff(&t.moderator).await;
+    let mut ws = m.ws().await;
+    ws.send(json!({"type": "subscribe", "topic": "moderation:utrecht"}))
+        .await;
+    let ack = ws.next_of("subscribed").await;
+    assert_eq!(
+        (ack["pending"].as_u64(), ack["flagged"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let p = app.panelist(&t.codes[0]).await;
+    let url = format!("/api/v1/cases/{case}/posts");
+    let (_, first) = p
+        .post(
+            &url,
+            json!({"verdict": "eens", "body": "Mijn allereerste bericht."}),
+        )
+        .await;
+    assert_eq!(first["status"], "pending");
+    assert_eq!(first["held_reasons"][0]["code"], "eerste_bericht");
+    let update = ws.next_of("moderation").await;
+    assert_eq!(update["topic"], "moderation:utrecht");
+    assert_eq!(update["pending"], 1);
+    m.post(
+        &format!("/api/v1/moderation/posts/{}/approve", first["id"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(ws.next_of("moderation").await["pending"], 0);
+    let (_, second) = p
+        .post(
+            &url,
+            json!({"parent_id": first["id"], "body": "Mijn tweede bericht."}),
+        )
+        .await;
+    assert_eq!(second["status"], "visible", "only the first post is held");
+    // Panelists cannot follow the queues.
+    let mut pws = p.ws().await;
+    pws.send(json!({"type": "subscribe", "topic": "moderation:utrecht"}))
+        .await;
+    assert_eq!(pws.next_of("error").await["code"], "forbidden");
 }
