@@ -525,56 +525,19 @@ impl Service {
             )
         };
         let tx = self.store.begin_write().await?;
-        let saved = match action {
-            ModAction::Approve => {
-                if !matches!(
-                    status,
-                    PostStatus::Pending | PostStatus::Visible | PostStatus::Hidden
-                ) {
-                    return Err(not_now("goedgekeurd"));
+        let saved = match state_change(action) {
+            Some((from, to, keeps_reason, verb)) => {
+                if !from.contains(&status) {
+                    return Err(not_now(verb));
                 }
-                moderation::set_state(&*tx, &p, PostStatus::Visible.as_str(), None, None, now)
-                    .await?
+                let (reason, note) = if keeps_reason {
+                    (reason.map(FlagReason::as_str), note)
+                } else {
+                    (None, None)
+                };
+                moderation::set_state(&*tx, &p, to.as_str(), reason, note, now).await?
             }
-            ModAction::Hide => {
-                if !matches!(
-                    status,
-                    PostStatus::Visible | PostStatus::Pending | PostStatus::Hidden
-                ) {
-                    return Err(not_now("verborgen"));
-                }
-                moderation::set_state(
-                    &*tx,
-                    &p,
-                    PostStatus::Hidden.as_str(),
-                    reason.map(FlagReason::as_str),
-                    note,
-                    now,
-                )
-                .await?
-            }
-            ModAction::Restore => {
-                if !matches!(status, PostStatus::Hidden | PostStatus::Rejected) {
-                    return Err(not_now("teruggezet"));
-                }
-                moderation::set_state(&*tx, &p, PostStatus::Visible.as_str(), None, None, now)
-                    .await?
-            }
-            ModAction::Reject => {
-                if status != PostStatus::Pending {
-                    return Err(not_now("afgewezen"));
-                }
-                moderation::set_state(
-                    &*tx,
-                    &p,
-                    PostStatus::Rejected.as_str(),
-                    reason.map(FlagReason::as_str),
-                    note,
-                    now,
-                )
-                .await?
-            }
-            ModAction::Redact => {
+            None => {
                 let replacement = input
                     .body
                     .as_deref()
@@ -872,6 +835,23 @@ impl Service {
         )
         .await?;
         Ok(Some(event.seq))
+    }
+}
+
+/// What an action does to a post's state: the states it applies to, the state it leads
+/// to, whether the reason and note are kept (for the author and the placeholder), and
+/// the Dutch past participle for the error when it does not apply. `None` for redaction,
+/// which changes the text and not the state.
+fn state_change(
+    action: ModAction,
+) -> Option<(&'static [PostStatus], PostStatus, bool, &'static str)> {
+    use PostStatus::{Hidden, Pending, Rejected, Visible};
+    match action {
+        ModAction::Approve => Some((&[Pending, Visible, Hidden], Visible, false, "goedgekeurd")),
+        ModAction::Hide => Some((&[Visible, Pending, Hidden], Hidden, true, "verborgen")),
+        ModAction::Restore => Some((&[Hidden, Rejected], Visible, false, "teruggezet")),
+        ModAction::Reject => Some((&[Pending], Rejected, true, "afgewezen")),
+        ModAction::Redact => None,
     }
 }
 
