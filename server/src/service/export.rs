@@ -45,17 +45,19 @@ struct CaseRecord<'a> {
     closes_at: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct PostRecord {
     record: &'static str,
     case_id: i64,
     post_id: i64,
     parent_id: Option<i64>,
+    root_id: i64,
     depth: i32,
     author: String,
     kind: &'static str,
     verdict: Option<String>,
     status: String,
+    moderation_reason: Option<String>,
     body: Option<String>,
     revision_count: i32,
     weighings_agree: i64,
@@ -64,6 +66,21 @@ struct PostRecord {
     flags: i64,
     created_at: String,
     updated_at: String,
+}
+
+#[derive(Serialize)]
+struct WeighingRecord {
+    record: &'static str,
+    case_id: i64,
+    post_id: i64,
+    author: String,
+    value: String,
+    updated_at: String,
+}
+
+fn write_json_line(out: &mut (dyn Write + Send), value: &impl Serialize) -> Result<()> {
+    let line = serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))?;
+    writeln!(out, "{line}").map_err(|e| Error::Internal(format!("export write: {e}")))
 }
 
 /// The pseudonymous author id of a panelist within one case.
@@ -115,6 +132,12 @@ impl Service {
                     case_id,
                     post_id: p.id,
                     parent_id: p.parent_id,
+                    root_id: p
+                        .thread_path
+                        .split('/')
+                        .next()
+                        .and_then(|r| r.parse().ok())
+                        .unwrap_or(p.id),
                     depth: p.depth,
                     author: author_id(&case, p.panelist_id),
                     kind: if p.parent_id.is_none() {
@@ -124,6 +147,7 @@ impl Service {
                     },
                     verdict: p.verdict.clone(),
                     body: (p.status == PostStatus::Visible.as_str()).then(|| p.body.clone()),
+                    moderation_reason: p.status_reason.clone(),
                     status: p.status,
                     revision_count: p.revision_count,
                     weighings_agree: w.agree,
@@ -147,56 +171,35 @@ impl Service {
                     opens_at: case.opens_at.map(|t| t.to_rfc3339()),
                     closes_at: case.closes_at.map(|t| t.to_rfc3339()),
                 };
-                let line =
-                    serde_json::to_string(&head).map_err(|e| Error::Internal(e.to_string()))?;
-                writeln!(out, "{line}").map_err(io)?;
+                write_json_line(out, &head)?;
                 for r in &records {
-                    let line =
-                        serde_json::to_string(r).map_err(|e| Error::Internal(e.to_string()))?;
-                    writeln!(out, "{line}").map_err(io)?;
+                    write_json_line(out, r)?;
+                }
+                for w in posts::weighings_of_case(db, case_id).await? {
+                    write_json_line(
+                        out,
+                        &WeighingRecord {
+                            record: "weighing",
+                            case_id,
+                            post_id: w.post_id,
+                            author: author_id(&case, w.panelist_id),
+                            value: w.value,
+                            updated_at: w.updated_at.to_rfc3339(),
+                        },
+                    )?;
                 }
             }
             ExportFormat::Csv => {
+                // The same fields as the JSON Lines post records, one row each; text that
+                // a spreadsheet would run as a formula is neutralised.
                 let mut w = csv::Writer::from_writer(&mut *out);
-                w.write_record([
-                    "case_id",
-                    "post_id",
-                    "parent_id",
-                    "depth",
-                    "author",
-                    "kind",
-                    "verdict",
-                    "status",
-                    "body",
-                    "revision_count",
-                    "weighings_agree",
-                    "weighings_disagree",
-                    "weighings_pass",
-                    "flags",
-                    "created_at",
-                    "updated_at",
-                ])
-                .map_err(|e| Error::Internal(e.to_string()))?;
                 for r in &records {
-                    w.write_record([
-                        r.case_id.to_string(),
-                        r.post_id.to_string(),
-                        r.parent_id.map(|i| i.to_string()).unwrap_or_default(),
-                        r.depth.to_string(),
-                        r.author.clone(),
-                        r.kind.to_owned(),
-                        r.verdict.clone().unwrap_or_default(),
-                        r.status.clone(),
-                        csv_safe(r.body.as_deref().unwrap_or_default()),
-                        r.revision_count.to_string(),
-                        r.weighings_agree.to_string(),
-                        r.weighings_disagree.to_string(),
-                        r.weighings_pass.to_string(),
-                        r.flags.to_string(),
-                        r.created_at.clone(),
-                        r.updated_at.clone(),
-                    ])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                    let safe = PostRecord {
+                        body: r.body.as_deref().map(csv_safe),
+                        ..r.clone()
+                    };
+                    w.serialize(&safe)
+                        .map_err(|e| Error::Internal(e.to_string()))?;
                 }
                 w.flush().map_err(io)?;
             }

@@ -279,6 +279,18 @@ pub async fn weighing_counts<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// Every weighing of a case, oldest first (for exports).
+pub async fn weighings_of_case<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+) -> Result<Vec<weighing::Model>, DbErr> {
+    weighing::Entity::find()
+        .filter(weighing::Column::CaseId.eq(case_id))
+        .order_by_asc(weighing::Column::Id)
+        .all(db)
+        .await
+}
+
 /// A panelist's own weighings among the given posts.
 pub async fn weighings_by<C: ConnectionTrait>(
     db: &C,

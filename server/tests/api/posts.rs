@@ -8,6 +8,7 @@ use crate::both_engines;
 use crate::helpers::{TestApp, code};
 
 both_engines!(
+    exports_parse_back_with_ids_that_do_not_link_cases,
     reaction_rules_and_errors_change_nothing,
     replies_nest_up_to_the_cap_in_thread_order,
     edits_keep_revisions_and_only_the_author_edits,
@@ -546,5 +547,116 @@ async fn thread_is_paged_in_order_and_events_are_numbered(app: TestApp) {
             .unwrap()
             .iter()
             .all(|e| e["event"] == "post.created" && e["data"].get("body").is_none())
+    );
+}
+
+async fn export_lines(c: &crate::helpers::Client, case: i64) -> Vec<Value> {
+    let resp = c
+        .http
+        .get(format!(
+            "{}/api/v1/cases/{case}/export?format=jsonl",
+            c.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+async fn exports_parse_back_with_ids_that_do_not_link_cases(app: TestApp) {
+    let t = app.tenant("utrecht", 2).await;
+    let c1 = app.open_case(&t, json!({})).await;
+    let c2 = app.open_case(&t, json!({})).await;
+    let a = app.panelist(&t.codes[0]).await;
+    let b = app.panelist(&t.codes[1]).await;
+    let (_, r1) = a
+        .post(
+            &format!("/api/v1/cases/{c1}/posts"),
+            json!({"verdict": "oneens", "body": "Reactie in casus een."}),
+        )
+        .await;
+    a.post(
+        &format!("/api/v1/cases/{c2}/posts"),
+        json!({"verdict": "eens", "body": "Reactie in casus twee."}),
+    )
+    .await;
+    let (_, reply) = b
+        .post(
+            &format!("/api/v1/cases/{c1}/posts"),
+            json!({"parent_id": r1["id"], "body": "=HYPERLINK(\"x\") antwoord"}),
+        )
+        .await;
+    b.put(
+        &format!("/api/v1/posts/{}/weighing", r1["id"]),
+        json!({"value": "agree"}),
+    )
+    .await;
+
+    let analyst = app.staff(&t.analyst).await;
+    let one = export_lines(&analyst, c1).await;
+    assert_eq!(one[0]["record"], "case");
+    let posts: Vec<&Value> = one.iter().filter(|r| r["record"] == "post").collect();
+    let weighings: Vec<&Value> = one.iter().filter(|r| r["record"] == "weighing").collect();
+    // The export parses back to the thread as stored.
+    let (_, thread) = analyst.get(&format!("/api/v1/cases/{c1}/posts")).await;
+    let stored = thread["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), stored.len());
+    for (e, s) in posts.iter().zip(stored) {
+        assert_eq!(e["post_id"], s["id"]);
+        assert_eq!(e["parent_id"], s["parent_id"]);
+        assert_eq!(e["depth"], s["depth"]);
+        assert_eq!(e["body"], s["body"]);
+        assert_eq!(e["verdict"], s["verdict"]);
+        assert_eq!(e["root_id"], r1["id"]);
+    }
+    assert_eq!(posts[0]["weighings_agree"], 1);
+    assert_eq!(weighings.len(), 1);
+    assert_eq!(
+        weighings[0]["author"], posts[1]["author"],
+        "B's weighing and B's reply share B's id"
+    );
+    assert_ne!(posts[0]["author"], posts[1]["author"]);
+    // A's id in case two is another one: ids do not link across cases.
+    let two = export_lines(&analyst, c2).await;
+    let a_in_two = two.iter().find(|r| r["record"] == "post").unwrap();
+    assert_ne!(a_in_two["author"], posts[0]["author"]);
+    for code in &t.codes {
+        assert!(!one.iter().any(|r| r.to_string().contains(code.as_str())));
+    }
+    // CSV neutralises formulas.
+    let csv = analyst
+        .http
+        .get(format!(
+            "{}/api/v1/cases/{c1}/export?format=csv",
+            analyst.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("\"'=HYPERLINK"), "{csv}");
+    assert!(!reply["body"].is_null());
+    // Who may export, and that it is audited.
+    let (status, _) = a.get(&format!("/api/v1/cases/{c1}/export")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, audit) = app
+        .staff(&t.admin)
+        .await
+        .get("/api/v1/audit?municipality=utrecht")
+        .await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "case.export")
     );
 }
