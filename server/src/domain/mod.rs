@@ -109,6 +109,22 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// A moderator's decision on a post.
+    ModAction {
+        /// Make a held or flagged post visible (and close its flags).
+        Approve = "approve",
+        /// Hide a post; a placeholder with the reason stays in the thread.
+        Hide = "hide",
+        /// Make a hidden or rejected post visible again.
+        Restore = "restore",
+        /// Refuse a held post for good.
+        Reject = "reject",
+        /// Remove personal data from the text, everywhere it was stored.
+        Redact = "redact",
+    }
+);
+
 impl CaseStatus {
     /// Panelists see a case only once it has been opened.
     pub fn visible_to_panelists(self) -> bool {

@@ -24,45 +24,7 @@ pub const CLAIM_MINUTES: i64 = 5;
 /// Text that replaces a redacted post unless the moderator writes a cleaned version.
 pub const REDACTED_TEXT: &str = "[Tekst verwijderd door een moderator: persoonsgegevens.]";
 
-/// A moderator's decision on a post.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ModAction {
-    /// Make a held or flagged post visible (and close its flags).
-    Approve,
-    /// Hide a post; a placeholder with the reason stays in the thread.
-    Hide,
-    /// Make a hidden or rejected post visible again.
-    Restore,
-    /// Refuse a held post for good.
-    Reject,
-    /// Remove personal data from the text, everywhere it was stored.
-    Redact,
-}
-
-impl ModAction {
-    fn as_str(self) -> &'static str {
-        match self {
-            ModAction::Approve => "approve",
-            ModAction::Hide => "hide",
-            ModAction::Restore => "restore",
-            ModAction::Reject => "reject",
-            ModAction::Redact => "redact",
-        }
-    }
-
-    /// Parses the path word.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "approve" => Some(ModAction::Approve),
-            "hide" => Some(ModAction::Hide),
-            "restore" => Some(ModAction::Restore),
-            "reject" => Some(ModAction::Reject),
-            "redact" => Some(ModAction::Redact),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::ModAction;
 
 /// Reason and note of an action.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
