@@ -176,6 +176,7 @@ async fn panelists_of(service: &Service, municipality: &str) -> anyhow::Result<V
             municipality_id: panel.municipality_id,
             pseudonym: p.pseudonym,
             suspended_until: None,
+            suspended_reason: None,
         }));
     }
     Ok(out)

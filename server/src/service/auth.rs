@@ -314,6 +314,7 @@ impl Service {
             municipality_id: panel.municipality_id,
             pseudonym: p.pseudonym,
             suspended_until: p.suspended_until,
+            suspended_reason: p.suspended_reason,
         }))
     }
 

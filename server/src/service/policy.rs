@@ -34,6 +34,8 @@ pub struct PanelistActor {
     pub pseudonym: String,
     /// Until when they may not write, if suspended.
     pub suspended_until: Option<DateTime<Utc>>,
+    /// Why, as the moderator wrote it.
+    pub suspended_reason: Option<String>,
 }
 
 /// One role of a staff member.
@@ -175,8 +177,12 @@ pub fn require_not_suspended(p: &PanelistActor, now: DateTime<Utc>) -> Result<()
         Some(until) if until > now => Err(Error::forbidden(
             "suspended",
             format!(
-                "U kunt tijdelijk niet reageren, tot {}.",
-                until.format("%d-%m-%Y %H:%M")
+                "U kunt tijdelijk niet reageren, tot {}.{}",
+                until.format("%d-%m-%Y %H:%M"),
+                p.suspended_reason
+                    .as_deref()
+                    .map(|r| format!(" Reden: {r}"))
+                    .unwrap_or_default()
             ),
         )),
         _ => Ok(()),

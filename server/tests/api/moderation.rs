@@ -330,6 +330,13 @@ async fn suspension_and_premoderation_of_one_panelist(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(code(&body), "suspended");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Herhaaldelijk beledigend."),
+        "the panelist is told why"
+    );
     m.post(
         &format!("/api/v1/moderation/panelists/{panelist_id}/suspend"),
         json!({"hours": 0}),
