@@ -5,6 +5,7 @@
 //! Layers, outermost first: [`cli`] and [`http`] (doors) → [`service`] (every rule) →
 //! [`store`] (the database). [`domain`] holds the vocabulary all of them share.
 
+pub mod analysis;
 pub mod cli;
 pub mod demo;
 pub mod domain;
