@@ -4,6 +4,7 @@
 //! transaction per change (with the case event in it), and returns plain views.
 //! It must not depend on axum.
 
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod cases;

@@ -297,3 +297,14 @@ pub async fn set_moderation_policy<C: ConnectionTrait>(
     am.flag_threshold = Set(flag_threshold);
     am.update(db).await.map(|_| ())
 }
+
+/// Every panelist on the given panels.
+pub async fn panelists_of_panels<C: ConnectionTrait>(
+    db: &C,
+    panel_ids: &[i64],
+) -> Result<Vec<panelist::Model>, DbErr> {
+    panelist::Entity::find()
+        .filter(panelist::Column::PanelId.is_in(panel_ids.iter().copied()))
+        .all(db)
+        .await
+}

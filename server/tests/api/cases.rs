@@ -7,6 +7,7 @@ use crate::both_engines;
 use crate::helpers::{TestApp, code, create_case};
 
 both_engines!(
+    analysis_counts_participation_and_splits_verdicts,
     panelists_see_only_opened_cases_of_their_panel,
     other_tenant_answers_as_if_nothing_exists,
     only_admins_write_cases,
@@ -356,4 +357,110 @@ async fn tallies_stay_hidden_until_own_verdict(app: TestApp) {
         .get(&format!("/api/v1/cases/{case}"))
         .await;
     assert_eq!(staff_view["tally"]["twijfel"], 1);
+}
+
+async fn analysis_counts_participation_and_splits_verdicts(app: TestApp) {
+    let t = app.tenant("utrecht", 7).await;
+    let z = app.tenant("zoetermeer", 0).await;
+    let case = app.open_case(&t, json!({})).await;
+    let url = format!("/api/v1/cases/{case}/posts");
+    let verdicts = ["eens", "eens", "eens", "eens", "oneens", "oneens"];
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for (i, v) in verdicts.iter().enumerate() {
+        let c = app.panelist(&t.codes[i]).await;
+        let (_, post) = c
+            .post(&url, json!({"verdict": v, "body": format!("De rolstoel is nodig, argument nummer {i}.")}))
+            .await;
+        ids.push(post["id"].as_i64().unwrap());
+        clients.push(c);
+    }
+    // Reaction 1 is weighed best among those agreeing with the decision.
+    for c in &clients[2..5] {
+        c.put(
+            &format!("/api/v1/posts/{}/weighing", ids[1]),
+            json!({"value": "agree"}),
+        )
+        .await;
+    }
+    clients[5]
+        .put(
+            &format!("/api/v1/posts/{}/weighing", ids[0]),
+            json!({"value": "disagree"}),
+        )
+        .await;
+    clients[0]
+        .post(
+            &url,
+            json!({"parent_id": ids[4], "body": "Een antwoord op de tegenstem."}),
+        )
+        .await;
+
+    let analyst = app.staff(&t.analyst).await;
+    let (status, a) = analyst.get(&format!("/api/v1/cases/{case}/analysis")).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(
+        a["participation"],
+        json!({"invited": 7, "logged_in": 6, "reacted": 6, "replied": 1, "weighed": 4})
+    );
+    let eens = a["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "eens")
+        .unwrap();
+    assert_eq!(
+        (eens["count"].as_u64(), eens["total"].as_u64()),
+        (Some(4), Some(6))
+    );
+    // 95% Wilson interval of 4 out of 6.
+    assert!(
+        (eens["low"].as_f64().unwrap() - 0.2999).abs() < 1e-3,
+        "{eens}"
+    );
+    assert!(
+        (eens["high"].as_f64().unwrap() - 0.9032).abs() < 1e-3,
+        "{eens}"
+    );
+    assert_eq!(a["arguments_for"][0]["post_id"], ids[1]);
+    assert_eq!(a["arguments_for"][0]["agree"], 3);
+    assert_eq!(a["arguments_against"].as_array().unwrap().len(), 2);
+    assert!(
+        a["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t[0] == "rolstoel"),
+        "{}",
+        a["terms"]
+    );
+    assert!(
+        !a["terms"].as_array().unwrap().iter().any(|t| t[0] == "de"),
+        "stop words are removed"
+    );
+    // Nobody consented to share a profile: no groups to show.
+    assert!(
+        a["by_profile"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["groups"]["cells"] == json!([]))
+    );
+    // Who may read it.
+    let (status, _) = clients[0]
+        .get(&format!("/api/v1/cases/{case}/analysis"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .staff(&t.moderator)
+        .await
+        .get(&format!("/api/v1/cases/{case}/analysis"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .staff(&z.analyst)
+        .await
+        .get(&format!("/api/v1/cases/{case}/analysis"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

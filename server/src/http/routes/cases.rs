@@ -11,6 +11,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, ClientIp, Json, Path, Query};
 use crate::service::AuditContext;
+use crate::service::analysis::CaseAnalysis;
 use crate::service::cases::{CaseChanges, CaseSummary, CaseView, EventPage, NewCase, Schedule};
 use crate::service::export::ExportFormat;
 
@@ -206,4 +207,19 @@ pub async fn export(
         out,
     )
         .into_response())
+}
+
+/// The analysis of a case: participation, verdict split with 95% Wilson intervals, split
+/// by consented profile with small groups suppressed, activity, arguments ranked by
+/// weighing, frequent terms and opinion groups (analysts and admins).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/analysis", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseAnalysis), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn analysis(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<CaseAnalysis>, ApiError> {
+    Ok(axum::Json(
+        state.service.case_analysis(&auth.actor, id).await?,
+    ))
 }

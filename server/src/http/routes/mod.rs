@@ -29,6 +29,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/close", post(cases::close))
         .route("/cases/{id}/events", get(cases::events))
         .route("/cases/{id}/export", get(cases::export))
+        .route("/cases/{id}/analysis", get(cases::analysis))
         .route("/cases/{id}/posts", get(posts::thread).post(posts::create))
         .route("/cases/{id}/posts/check", post(posts::check))
         .route("/posts/{id}", get(posts::get).patch(posts::edit))
