@@ -19,7 +19,7 @@ use super::routes::{auth, cases, moderation, posts};
     paths(
         auth::login_invite, auth::login_staff, auth::logout, auth::session,
         cases::list, cases::create, cases::get, cases::update, cases::schedule, cases::open,
-        cases::close, cases::events, cases::export, cases::analysis,
+        cases::close, cases::events, cases::export, cases::analysis, cases::outcome,
         posts::thread, posts::create, posts::get, posts::edit, posts::withdraw, posts::weigh,
         posts::flag, posts::revisions, posts::check,
         moderation::counts, moderation::queue, moderation::handled, moderation::claim,

@@ -90,6 +90,24 @@ pub struct CaseAnalysis {
     pub opinion: OpinionMap,
 }
 
+/// What the panel thought, for panelists after the case closed.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CaseOutcome {
+    /// Case id.
+    pub case_id: i64,
+    /// How many panelists gave a verdict.
+    pub reacted: u64,
+    /// The verdict split with 95% Wilson intervals.
+    #[schema(value_type = Vec<Object>)]
+    pub verdicts: Vec<Share>,
+    /// The three best-weighed arguments agreeing with the decision.
+    pub arguments_for: Vec<RankedArgument>,
+    /// The three best-weighed arguments disagreeing with it.
+    pub arguments_against: Vec<RankedArgument>,
+    /// The municipality's written response, once given.
+    pub response: Option<String>,
+}
+
 impl Service {
     /// The analysis of a case, for its municipality's analysts and admins.
     pub async fn case_analysis(&self, actor: &Actor, case_id: i64) -> Result<CaseAnalysis> {
@@ -101,6 +119,36 @@ impl Service {
             Err(Error::NotFound { .. }) => return Err(Error::not_found("case_not_found")),
             other => other.map(|_| ())?,
         }
+        self.analyse(&case).await
+    }
+
+    /// The panel's outcome for everyone who may see a closed case: the verdict split,
+    /// the best-weighed arguments on each side and the municipality's response, so that
+    /// taking part visibly leads somewhere.
+    pub async fn case_outcome(&self, actor: &Actor, case_id: i64) -> Result<CaseOutcome> {
+        let case = self.visible_case(actor, case_id).await?;
+        if !matches!(case.status.as_str(), "closed" | "archived") {
+            return Err(Error::conflict(
+                "case_not_closed",
+                "De uitkomst is er zodra de casus gesloten is.",
+            ));
+        }
+        let mut a = self.analyse(&case).await?;
+        a.arguments_for.truncate(3);
+        a.arguments_against.truncate(3);
+        Ok(CaseOutcome {
+            case_id,
+            reacted: a.participation.reacted,
+            verdicts: a.verdicts,
+            arguments_for: a.arguments_for,
+            arguments_against: a.arguments_against,
+            response: case.response,
+        })
+    }
+
+    async fn analyse(&self, case: &crate::store::entities::case::Model) -> Result<CaseAnalysis> {
+        let db = self.store.db();
+        let case_id = case.id;
         let panel_ids = cases::panels_of_case(db, case_id).await?;
         let panelists = people::panelists_of_panels(db, &panel_ids).await?;
         let all_posts = posts::posts_of_case(db, case_id).await?;

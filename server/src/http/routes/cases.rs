@@ -11,7 +11,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, ClientIp, Json, Path, Query};
 use crate::service::AuditContext;
-use crate::service::analysis::CaseAnalysis;
+use crate::service::analysis::{CaseAnalysis, CaseOutcome};
 use crate::service::cases::{CaseChanges, CaseSummary, CaseView, EventPage, NewCase, Schedule};
 use crate::service::export::ExportFormat;
 
@@ -221,5 +221,19 @@ pub async fn analysis(
 ) -> Result<axum::Json<CaseAnalysis>, ApiError> {
     Ok(axum::Json(
         state.service.case_analysis(&auth.actor, id).await?,
+    ))
+}
+
+/// The panel's outcome after the case closed: verdict split, best-weighed arguments and
+/// the municipality's response (everyone who may see the case).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/outcome", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = CaseOutcome), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn outcome(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<CaseOutcome>, ApiError> {
+    Ok(axum::Json(
+        state.service.case_outcome(&auth.actor, id).await?,
     ))
 }

@@ -30,6 +30,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/events", get(cases::events))
         .route("/cases/{id}/export", get(cases::export))
         .route("/cases/{id}/analysis", get(cases::analysis))
+        .route("/cases/{id}/outcome", get(cases::outcome))
         .route("/cases/{id}/posts", get(posts::thread).post(posts::create))
         .route("/cases/{id}/posts/check", post(posts::check))
         .route("/posts/{id}", get(posts::get).patch(posts::edit))
