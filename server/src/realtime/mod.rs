@@ -280,9 +280,9 @@ impl Hub {
         }
     }
 
-    /// Sends the municipality's current queue sizes to the moderators following them
-    /// on this node.
-    pub fn ring_moderation(self: &Arc<Self>, municipality_id: i64) {
+    /// Sends the municipality's current queue sizes, and the post that changed, to the
+    /// moderators following them on this node.
+    pub fn ring_moderation(self: &Arc<Self>, municipality_id: i64, post_id: i64) {
         let watching = self
             .moderators
             .lock()
@@ -307,7 +307,7 @@ impl Hub {
             for w in all.get(&municipality_id).into_iter().flatten() {
                 let msg = frame(&serde_json::json!({
                     "type": "moderation", "topic": format!("moderation:{}", w.slug),
-                    "pending": counts.0, "flagged": counts.1,
+                    "pending": counts.0, "flagged": counts.1, "post_id": post_id,
                 }));
                 let _ = w.outbox.try_send(msg);
             }
@@ -397,9 +397,9 @@ impl Doorbell for LocalBell {
         }
     }
 
-    fn ring_moderation(&self, municipality_id: i64) {
+    fn ring_moderation(&self, municipality_id: i64, post_id: i64) {
         if let Some(hub) = self.0.upgrade() {
-            hub.ring_moderation(municipality_id);
+            hub.ring_moderation(municipality_id, post_id);
         }
     }
 }

@@ -36,7 +36,7 @@ pub struct RedisBus {
     reported: std::sync::Mutex<std::collections::HashMap<i64, HashSet<(bool, i64)>>>,
     /// `(panelists, staff)` per case over all nodes, from the last exchange.
     totals: std::sync::Mutex<std::collections::HashMap<i64, (usize, usize)>>,
-    publish_tx: mpsc::Sender<(String, i64)>,
+    publish_tx: mpsc::Sender<(String, String)>,
     watch_tx: mpsc::UnboundedSender<Watch>,
     subscribed: AtomicBool,
 }
@@ -78,16 +78,19 @@ impl Doorbell for RedisBus {
             hub.ring(case_id, seq);
         }
         // A full queue means Redis is slow or gone; the other nodes' sweeps will catch up.
-        let _ = self.publish_tx.try_send((channel(case_id), seq));
-    }
-
-    fn ring_moderation(&self, municipality_id: i64) {
-        if let Some(hub) = self.hub.upgrade() {
-            hub.ring_moderation(municipality_id);
-        }
         let _ = self
             .publish_tx
-            .try_send((MODERATION_CHANNEL.to_owned(), municipality_id));
+            .try_send((channel(case_id), seq.to_string()));
+    }
+
+    fn ring_moderation(&self, municipality_id: i64, post_id: i64) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.ring_moderation(municipality_id, post_id);
+        }
+        let _ = self.publish_tx.try_send((
+            MODERATION_CHANNEL.to_owned(),
+            format!("{municipality_id}:{post_id}"),
+        ));
     }
 }
 
@@ -188,7 +191,7 @@ async fn backoff(attempt: &mut u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
-async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(String, i64)>) {
+async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(String, String)>) {
     let mut attempt = 0;
     let mut conn = None;
     while let Some((channel_name, value)) = rx.recv().await {
@@ -256,8 +259,12 @@ async fn subscriber(
                 msg = stream.next() => {
                     let Some(msg) = msg else { break };
                     if msg.get_channel_name() == MODERATION_CHANNEL {
-                        if let (Ok(m), Some(hub)) = (msg.get_payload::<i64>(), bus.upgrade().and_then(|b| b.hub.upgrade())) {
-                            hub.ring_moderation(m);
+                        let payload = msg.get_payload::<String>().unwrap_or_default();
+                        let parsed = payload
+                            .split_once(':')
+                            .and_then(|(m, p)| Some((m.parse::<i64>().ok()?, p.parse::<i64>().ok()?)));
+                        if let (Some((m, p)), Some(hub)) = (parsed, bus.upgrade().and_then(|b| b.hub.upgrade())) {
+                            hub.ring_moderation(m, p);
                         }
                         continue;
                     }

@@ -59,8 +59,8 @@ impl Default for ServiceSettings {
 pub trait Doorbell: Send + Sync + 'static {
     /// Case `case_id`'s log has grown to `seq`.
     fn ring(&self, case_id: i64, seq: i64);
-    /// The moderation queues of a municipality changed.
-    fn ring_moderation(&self, municipality_id: i64);
+    /// The moderation queues of a municipality changed, at post `post_id`.
+    fn ring_moderation(&self, municipality_id: i64, post_id: i64);
 }
 
 /// `Service` entry point, cheap to share behind an `Arc`.
@@ -116,10 +116,10 @@ impl Service {
         }
     }
 
-    /// Announces, after commit, that a municipality's moderation queues changed.
-    pub fn ring_moderation(&self, municipality_id: i64) {
+    /// Announces, after commit, that a municipality's moderation queues changed at a post.
+    pub fn ring_moderation(&self, municipality_id: i64, post_id: i64) {
         if let Some(d) = self.doorbell.get() {
-            d.ring_moderation(municipality_id);
+            d.ring_moderation(municipality_id, post_id);
         }
     }
 

@@ -555,7 +555,7 @@ impl Service {
         .await?;
         tx.commit().await?;
         self.ring(p.case_id, event.seq);
-        self.ring_moderation(municipality_id);
+        self.ring_moderation(municipality_id, post_id);
         tracing::info!(
             post.id = post_id,
             moderation.action = action.as_str(),

@@ -399,7 +399,7 @@ impl Service {
         tx.commit().await?;
         self.ring(case_id, event.seq);
         if status == PostStatus::Pending {
-            self.ring_moderation(case.municipality_id);
+            self.ring_moderation(case.municipality_id, stored.id);
         }
         tracing::debug!(
             case.id = case_id,
@@ -605,7 +605,7 @@ impl Service {
         tx.commit().await?;
         self.ring(case.id, event.seq);
         if !held.is_empty() {
-            self.ring_moderation(case.municipality_id);
+            self.ring_moderation(case.municipality_id, post.id);
         }
         self.post_view(actor, saved).await
     }
@@ -753,7 +753,7 @@ impl Service {
         if let Some(seq) = hidden {
             self.ring(case.id, seq);
         }
-        self.ring_moderation(case.municipality_id);
+        self.ring_moderation(case.municipality_id, post.id);
         tracing::info!(case.id = case.id, post.id = post.id, flag.reason = %reason, "post flagged");
         Ok(FlagView {
             id: flag.id,

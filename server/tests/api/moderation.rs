@@ -785,6 +785,10 @@ async fn first_posts_held_and_moderators_see_queue_sizes_live(app: TestApp) {
     let update = ws.next_of("moderation").await;
     assert_eq!(update["topic"], "moderation:utrecht");
     assert_eq!(update["pending"], 1);
+    assert_eq!(
+        update["post_id"], first["id"],
+        "the message names the new item"
+    );
     m.post(
         &format!("/api/v1/moderation/posts/{}/approve", first["id"]),
         json!({}),
