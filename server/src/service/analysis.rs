@@ -115,10 +115,7 @@ impl Service {
         let case = cases::case_by_id(db, case_id)
             .await?
             .ok_or_else(|| Error::not_found("case_not_found"))?;
-        match policy::require_role(actor, case.municipality_id, Role::Analyst) {
-            Err(Error::NotFound { .. }) => return Err(Error::not_found("case_not_found")),
-            other => other.map(|_| ())?,
-        }
+        policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
         self.analyse(&case).await
     }
 

@@ -71,11 +71,8 @@ impl Service {
         let m = people::municipality_by_slug(self.store.db(), slug)
             .await?
             .ok_or_else(|| Error::not_found("municipality_not_found"))?;
-        match policy::require_role(actor, m.id, Role::Admin) {
-            Ok(_) => Ok(m.id),
-            Err(Error::NotFound { .. }) => Err(Error::not_found("municipality_not_found")),
-            Err(e) => Err(e),
-        }
+        policy::require_role(actor, m.id, Role::Admin, "municipality_not_found")?;
+        Ok(m.id)
     }
 
     /// A page of a municipality's audit log, newest first (admins).

@@ -383,11 +383,8 @@ impl Service {
         let case = cases::case_by_id(self.store.db(), id)
             .await?
             .ok_or_else(|| Error::not_found("case_not_found"))?;
-        match policy::require_role(actor, case.municipality_id, Role::Admin) {
-            Err(Error::NotFound { .. }) => Err(Error::not_found("case_not_found")),
-            Err(e) => Err(e),
-            Ok(_) => Ok(case),
-        }
+        policy::require_role(actor, case.municipality_id, Role::Admin, "case_not_found")?;
+        Ok(case)
     }
 
     /// Cases the actor may see: a panelist's opened cases, or every case of the staff
@@ -563,10 +560,12 @@ impl Service {
         let municipality = people::municipality_by_slug(db, &new.municipality)
             .await?
             .ok_or_else(|| Error::not_found("municipality_not_found"))?;
-        match policy::require_role(actor, municipality.id, Role::Admin) {
-            Err(Error::NotFound { .. }) => return Err(Error::not_found("municipality_not_found")),
-            other => other?,
-        };
+        policy::require_role(
+            actor,
+            municipality.id,
+            Role::Admin,
+            "municipality_not_found",
+        )?;
         check_text("title", &new.title, 3)?;
         if text_length(&new.title) > 200 || text_length(&new.provision) > 200 {
             return Err(Error::invalid(

@@ -114,10 +114,7 @@ impl Service {
             .await?
             .ok_or_else(|| Error::not_found("case_not_found"))?;
         if let Some(actor) = actor {
-            match policy::require_role(actor, case.municipality_id, Role::Analyst) {
-                Err(Error::NotFound { .. }) => return Err(Error::not_found("case_not_found")),
-                other => other.map(|_| ())?,
-            }
+            policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
         }
         let list = posts::posts_of_case(db, case_id).await?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();

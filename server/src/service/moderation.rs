@@ -211,11 +211,8 @@ impl Service {
         let m = people::municipality_by_slug(self.store.db(), slug)
             .await?
             .ok_or_else(|| Error::not_found("municipality_not_found"))?;
-        match policy::require_role(actor, m.id, Role::Moderator) {
-            Ok(s) => Ok((m.id, s)),
-            Err(Error::NotFound { .. }) => Err(Error::not_found("municipality_not_found")),
-            Err(e) => Err(e),
-        }
+        let s = policy::require_role(actor, m.id, Role::Moderator, "municipality_not_found")?;
+        Ok((m.id, s))
     }
 
     /// A post and its municipality, for a moderator of that municipality.
@@ -231,11 +228,13 @@ impl Service {
         let case = cases::case_by_id(db, p.case_id)
             .await?
             .ok_or_else(|| Error::not_found("post_not_found"))?;
-        match policy::require_role(actor, case.municipality_id, Role::Moderator) {
-            Ok(s) => Ok((p, case.municipality_id, s)),
-            Err(Error::NotFound { .. }) => Err(Error::not_found("post_not_found")),
-            Err(e) => Err(e),
-        }
+        let s = policy::require_role(
+            actor,
+            case.municipality_id,
+            Role::Moderator,
+            "post_not_found",
+        )?;
+        Ok((p, case.municipality_id, s))
     }
 
     /// Queue sizes of a municipality.
@@ -576,10 +575,7 @@ impl Service {
         let m = people::municipality_by_slug(db, municipality)
             .await?
             .ok_or_else(|| Error::not_found("municipality_not_found"))?;
-        match policy::require_role(actor, m.id, Role::Admin) {
-            Err(Error::NotFound { .. }) => return Err(Error::not_found("municipality_not_found")),
-            other => other.map(|_| ())?,
-        }
+        policy::require_role(actor, m.id, Role::Admin, "municipality_not_found")?;
         let threshold = input.flag_threshold.unwrap_or(m.flag_threshold);
         if !(1..=50).contains(&threshold) {
             return Err(Error::invalid(
@@ -752,11 +748,13 @@ impl Service {
         let panel = people::panel_by_id(db, p.panel_id)
             .await?
             .ok_or_else(|| Error::not_found("panelist_not_found"))?;
-        match policy::require_role(actor, panel.municipality_id, Role::Moderator) {
-            Ok(s) => Ok((p, panel.municipality_id, s)),
-            Err(Error::NotFound { .. }) => Err(Error::not_found("panelist_not_found")),
-            Err(e) => Err(e),
-        }
+        let s = policy::require_role(
+            actor,
+            panel.municipality_id,
+            Role::Moderator,
+            "panelist_not_found",
+        )?;
+        Ok((p, panel.municipality_id, s))
     }
 
     /// After a new flag: hides a visible post pending review once enough distinct

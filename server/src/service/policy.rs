@@ -139,14 +139,19 @@ pub fn require_case_visible(actor: &Actor, case: &case::Model, case_panels: &[i6
 }
 
 /// Returns the staff member if they hold `role` in the municipality. Outsiders get
-/// `not_found` (the municipality's things do not exist for them); insiders with another
-/// role and panelists get `forbidden`.
-pub fn require_role(actor: &Actor, municipality_id: i64, role: Role) -> Result<&StaffActor> {
+/// `not_found` with the code `missing` (the thing asked for does not exist for them);
+/// insiders with another role and panelists get `forbidden`.
+pub fn require_role<'a>(
+    actor: &'a Actor,
+    municipality_id: i64,
+    role: Role,
+    missing: &'static str,
+) -> Result<&'a StaffActor> {
     let forbidden = || Error::forbidden("forbidden", format!("Hiervoor is de rol '{role}' nodig."));
     match actor {
         Actor::Staff(s) if s.has_role(municipality_id, role) => Ok(s),
         Actor::Staff(s) if s.is_member(municipality_id) => Err(forbidden()),
-        Actor::Staff(_) => Err(Error::not_found("not_found")),
+        Actor::Staff(_) => Err(Error::not_found(missing)),
         Actor::Panelist(_) => Err(forbidden()),
     }
 }
