@@ -42,6 +42,18 @@ pub struct HttpSettings {
     pub trust_proxy: bool,
 }
 
+impl HttpSettings {
+    /// Whether a request's `Origin` header (if a browser sent one) is on the allowlist.
+    /// Requests without the header come from non-browser clients and pass.
+    pub fn origin_allowed(&self, headers: &axum::http::HeaderMap) -> bool {
+        headers.get(header::ORIGIN).is_none_or(|origin| {
+            origin
+                .to_str()
+                .is_ok_and(|o| self.allowed_origins.iter().any(|a| a == o))
+        })
+    }
+}
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -109,19 +121,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// allowlist (a browser always sends it on such requests; other clients may omit it).
 async fn origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && let Some(origin) = req.headers().get(header::ORIGIN) {
-        let allowed = origin
-            .to_str()
-            .map(|o| state.settings.allowed_origins.iter().any(|a| a == o))
-            .unwrap_or(false);
-        if !allowed {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
-                "Dit verzoek komt van een website die hier niet mag schrijven.",
-            )
-            .into_response();
-        }
+    if !safe && !state.settings.origin_allowed(req.headers()) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "Dit verzoek komt van een website die hier niet mag schrijven.",
+        )
+        .into_response();
     }
     next.run(req).await
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota};
@@ -65,19 +65,13 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let allowed = origin
-            .to_str()
-            .map(|o| state.settings.allowed_origins.iter().any(|a| a == o))
-            .unwrap_or(false);
-        if !allowed {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
-                "Deze website mag geen live verbinding openen.",
-            )
-            .into_response();
-        }
+    if !state.settings.origin_allowed(&headers) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "Deze website mag geen live verbinding openen.",
+        )
+        .into_response();
     }
     let auth = match session_of(&headers, &state).await {
         Ok(Some(a)) => a,
