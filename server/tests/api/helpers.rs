@@ -396,6 +396,27 @@ impl Client {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A GET whose answer is not JSON (CSV, JSON Lines): status and text.
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        (status, resp.text().await.expect("body"))
+    }
+
+    /// A case's thread as this client sees it (first 100 posts).
+    pub async fn thread(&self, case: i64) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!("/api/v1/cases/{case}/posts?limit=100"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["posts"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(Method::GET, path, None, &[]).await
     }

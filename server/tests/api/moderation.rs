@@ -21,12 +21,6 @@ both_engines!(
     audit_log_is_readable_exportable_and_append_only,
 );
 
-async fn thread(c: &crate::helpers::Client, case: i64) -> Vec<Value> {
-    let (status, body) = c.get(&format!("/api/v1/cases/{case}/posts")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["posts"].as_array().cloned().unwrap_or_default()
-}
-
 async fn held_post_is_seen_only_by_author_and_moderators_until_approved(app: TestApp) {
     let t = app.tenant("utrecht", 2).await;
     let case = app.open_case(&t, json!({"moderation_mode": "pre"})).await;
@@ -51,7 +45,7 @@ async fn held_post_is_seen_only_by_author_and_moderators_until_approved(app: Tes
     );
     let id = post["id"].as_i64().unwrap();
 
-    let seen = thread(&other, case).await;
+    let seen = other.thread(case).await;
     assert_eq!(seen[0]["status"], "pending");
     assert_eq!(
         seen[0]["body"],
@@ -98,7 +92,7 @@ async fn held_post_is_seen_only_by_author_and_moderators_until_approved(app: Tes
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["post"]["status"], "visible");
     assert_eq!(
-        thread(&other, case).await[0]["body"],
+        other.thread(case).await[0]["body"],
         "Wachten op goedkeuring."
     );
     let live = ws_other.next_of("event").await;
@@ -132,7 +126,7 @@ async fn flags_hide_a_post_at_the_threshold_and_a_moderator_restores_it(app: Tes
     }
     let reader = app.panelist(&t.codes[3]).await;
     assert_eq!(
-        thread(&reader, case).await[0]["status"],
+        reader.thread(case).await[0]["status"],
         "visible",
         "two flags are below the threshold"
     );
@@ -143,7 +137,7 @@ async fn flags_hide_a_post_at_the_threshold_and_a_moderator_restores_it(app: Tes
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let seen = thread(&reader, case).await;
+    let seen = reader.thread(case).await;
     assert_eq!(seen[0]["status"], "hidden");
     assert_eq!(seen[0]["moderation_reason"], "meldingen");
     assert_eq!(seen[0]["body"], Value::Null);
@@ -164,7 +158,7 @@ async fn flags_hide_a_post_at_the_threshold_and_a_moderator_restores_it(app: Tes
         .post(&format!("/api/v1/moderation/posts/{id}/restore"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    assert_eq!(thread(&reader, case).await[0]["status"], "visible");
+    assert_eq!(reader.thread(case).await[0]["status"], "visible");
     let (_, counts) = m.get("/api/v1/moderation/utrecht/counts").await;
     assert_eq!(counts["flagged"], 0, "the flags were handled");
 }
@@ -201,14 +195,14 @@ async fn hide_leaves_a_placeholder_with_the_reason(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let seen = thread(&other, case).await;
+    let seen = other.thread(case).await;
     assert_eq!(seen.len(), 2, "the reply keeps its place");
     assert_eq!(seen[0]["status"], "hidden");
     assert_eq!(seen[0]["moderation_reason"], "beledigend");
     assert_eq!(seen[0]["moderation_note"], Value::Null);
     assert_eq!(seen[0]["body"], Value::Null);
     assert_eq!(seen[1]["id"], reply["id"]);
-    let mine = thread(&author, case).await;
+    let mine = author.thread(case).await;
     assert_eq!(
         mine[0]["moderation_note"], "Houd het respectvol.",
         "the author is told why"
@@ -269,15 +263,9 @@ async fn redaction_removes_the_text_everywhere(app: TestApp) {
         !text.contains("0612345678"),
         "the audit keeps that it happened, not the text"
     );
-    let export = admin
-        .http
-        .get(format!("{}/api/v1/cases/{case}/export", admin.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, export) = admin
+        .get_text(&format!("/api/v1/cases/{case}/export"))
+        .await;
     assert!(export.contains("[nummer verwijderd]"));
     assert!(!export.contains("0612345678"));
 }
@@ -418,7 +406,7 @@ async fn only_moderators_of_the_municipality_moderate(app: TestApp) {
     let (status, _) = zm.get("/api/v1/moderation/utrecht/queue").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
-        thread(&other, case).await[0]["status"],
+        other.thread(case).await[0]["status"],
         "visible",
         "nothing changed"
     );
@@ -456,17 +444,10 @@ async fn audit_log_is_readable_exportable_and_append_only(app: TestApp) {
     assert_eq!(open["object_id"], case.to_string());
     assert_eq!(open["actor_kind"], "staff");
     assert_eq!(open["result"], "ok");
-    let resp = admin
-        .http
-        .get(format!(
-            "{}/api/v1/audit/export?municipality=utrecht",
-            admin.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let csv = resp.text().await.unwrap();
+    let (status, csv) = admin
+        .get_text("/api/v1/audit/export?municipality=utrecht")
+        .await;
+    assert_eq!(status, StatusCode::OK);
     assert!(csv.starts_with("id,at,actor_kind"));
     assert!(csv.contains("case.open"));
     let (_, again) = admin
@@ -559,7 +540,7 @@ async fn rate_limits(app: TestApp) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "rate_limited");
     assert_eq!(
-        thread(&b, case).await.len(),
+        b.thread(case).await.len(),
         6,
         "the refused reply was not stored"
     );
@@ -600,7 +581,7 @@ async fn post_with_a_bsn_is_held_and_never_reaches_other_panelists(app: TestApp)
         "the explanation never repeats the number"
     );
     // Other panelists: a placeholder over HTTP and over the WebSocket, never the text.
-    let seen = thread(&other, case).await;
+    let seen = other.thread(case).await;
     assert_eq!(seen[0]["body"], Value::Null);
     let live = ws_other.next_of("event").await;
     assert_eq!(live["post"]["body"], Value::Null);
@@ -611,7 +592,7 @@ async fn post_with_a_bsn_is_held_and_never_reaches_other_panelists(app: TestApp)
     let m = app.staff(&t.moderator).await;
     let (_, queue) = m.get("/api/v1/moderation/utrecht/queue").await;
     assert_eq!(queue["items"][0]["post"]["body"], body);
-    assert_eq!(thread(&author, case).await[0]["body"], body);
+    assert_eq!(author.thread(case).await[0]["body"], body);
     // The same number written with spaces is caught too; a plain amount is not.
     let (_, spaced) = author
         .post(
@@ -652,7 +633,7 @@ async fn check_endpoint_warns_while_typing_and_banned_words_refuse(app: TestApp)
         assert!(start < end && end <= draft.len());
         assert!(!f["message"].as_str().unwrap().contains(&draft[start..end]));
     }
-    assert!(thread(&p, case).await.is_empty(), "checking stores nothing");
+    assert!(p.thread(case).await.is_empty(), "checking stores nothing");
     let admin = app.staff(&t.admin).await;
     let (status, policy) = admin
         .put("/api/v1/moderation/utrecht/policy", json!({"banned_words": ["sukkel"], "suspect_words": ["oplichter"], "flag_threshold": 2}))
@@ -668,7 +649,7 @@ async fn check_endpoint_warns_while_typing_and_banned_words_refuse(app: TestApp)
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(code(&body), "post_rejected");
     assert!(
-        thread(&p, case).await.is_empty(),
+        p.thread(case).await.is_empty(),
         "a refused post is not stored"
     );
     let (_, held) = p

@@ -20,14 +20,6 @@ both_engines!(
     thread_is_paged_in_order_and_events_are_numbered,
 );
 
-async fn thread(c: &crate::helpers::Client, case: i64) -> Vec<Value> {
-    let (status, body) = c
-        .get(&format!("/api/v1/cases/{case}/posts?limit=100"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["posts"].as_array().cloned().unwrap_or_default()
-}
-
 async fn reaction_rules_and_errors_change_nothing(app: TestApp) {
     let t = app.tenant("utrecht", 1).await;
     let case = app
@@ -78,7 +70,7 @@ async fn reaction_rules_and_errors_change_nothing(app: TestApp) {
         );
     }
     assert!(
-        thread(&p, case).await.is_empty(),
+        p.thread(case).await.is_empty(),
         "nothing stored by bad input"
     );
     let (status, _) = p
@@ -104,7 +96,7 @@ async fn reaction_rules_and_errors_change_nothing(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(code(&body), "already_reacted");
-    assert_eq!(thread(&p, case).await.len(), 1);
+    assert_eq!(p.thread(case).await.len(), 1);
     // Staff do not post.
     let (status, body) = app
         .staff(&t.admin)
@@ -172,7 +164,8 @@ async fn replies_nest_up_to_the_cap_in_thread_order(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let order: Vec<String> = thread(&b, case)
+    let order: Vec<String> = b
+        .thread(case)
         .await
         .iter()
         .map(|p| p["body"].as_str().unwrap().to_owned())
@@ -271,7 +264,7 @@ async fn withdrawn_post_leaves_a_placeholder(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "withdrawn");
-    let seen = thread(&b, case).await;
+    let seen = b.thread(case).await;
     assert_eq!(seen.len(), 2, "the reply keeps its place");
     assert_eq!(seen[0]["status"], "withdrawn");
     assert_eq!(seen[0]["body"], Value::Null);
@@ -318,7 +311,7 @@ async fn weighings_change_and_never_on_own_post(app: TestApp) {
         json!({"agree": 0, "disagree": 1, "pass": 1})
     );
     assert_eq!(body["my_weighing"], "pass");
-    let seen = thread(&a, case).await;
+    let seen = a.thread(case).await;
     assert_eq!(
         seen[0]["weighings"],
         json!({"agree": 0, "disagree": 1, "pass": 1})
@@ -375,7 +368,7 @@ async fn idempotency_key_stores_a_post_once(app: TestApp) {
     assert_eq!(s1, StatusCode::CREATED);
     assert_eq!(s2, StatusCode::CREATED);
     assert_eq!(first["id"], second["id"]);
-    assert_eq!(thread(&a, case).await.len(), 2, "stored once");
+    assert_eq!(a.thread(case).await.len(), 2, "stored once");
     // The same key with another body is refused.
     let (status, body) = b
         .send(
@@ -424,7 +417,7 @@ async fn idempotency_key_stores_a_post_once(app: TestApp) {
         )
     );
     assert_eq!(e1, e2);
-    assert_eq!(thread(&a, case).await.len(), 3);
+    assert_eq!(a.thread(case).await.len(), 3);
 }
 
 async fn malformed_and_oversized_bodies_get_clear_errors(app: TestApp) {
@@ -482,7 +475,7 @@ async fn malformed_and_oversized_bodies_get_clear_errors(app: TestApp) {
     let (status, body) = p.get("/api/v1/bestaat-niet").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(code(&body), "not_found");
-    assert!(thread(&p, case).await.is_empty());
+    assert!(p.thread(case).await.is_empty());
 }
 
 async fn thread_is_paged_in_order_and_events_are_numbered(app: TestApp) {
@@ -551,20 +544,11 @@ async fn thread_is_paged_in_order_and_events_are_numbered(app: TestApp) {
 }
 
 async fn export_lines(c: &crate::helpers::Client, case: i64) -> Vec<Value> {
-    let resp = c
-        .http
-        .get(format!(
-            "{}/api/v1/cases/{case}/export?format=jsonl",
-            c.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.text()
-        .await
-        .unwrap()
-        .lines()
+    let (status, text) = c
+        .get_text(&format!("/api/v1/cases/{case}/export?format=jsonl"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    text.lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
 }
@@ -630,18 +614,9 @@ async fn exports_parse_back_with_ids_that_do_not_link_cases(app: TestApp) {
         assert!(!one.iter().any(|r| r.to_string().contains(code.as_str())));
     }
     // CSV neutralises formulas.
-    let csv = analyst
-        .http
-        .get(format!(
-            "{}/api/v1/cases/{c1}/export?format=csv",
-            analyst.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, csv) = analyst
+        .get_text(&format!("/api/v1/cases/{c1}/export?format=csv"))
+        .await;
     assert!(csv.contains("\"'=HYPERLINK"), "{csv}");
     assert!(!reply["body"].is_null());
     // Who may export, and that it is audited.
