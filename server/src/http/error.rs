@@ -70,21 +70,26 @@ impl ApiError {
     }
 }
 
+/// The HTTP status of a service error (for the JSON API and the pages alike).
+pub fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+        Error::Conflict { .. } => StatusCode::CONFLICT,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let status = match &e {
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Internal(detail) => {
-                tracing::error!(error = %detail, "request failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+        let status = status_of(&e);
+        if let Error::Internal(detail) = &e {
+            tracing::error!(error = %detail, "request failed");
+        }
         ApiError {
             status,
             code: e.code(),

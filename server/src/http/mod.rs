@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 pub mod ws;
 
@@ -18,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 use self::error::ApiError;
@@ -80,10 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
-        .route("/", get(routes::pages::landing))
-        .route("/static/beraad.css", get(routes::pages::stylesheet))
-        .route("/logout", post(routes::pages::logout_form))
-        .fallback(routes::pages::not_found)
+        .merge(pages::routes())
+        .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), origin_guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(security_headers))

@@ -387,7 +387,8 @@ impl Service {
         Ok(case)
     }
 
-    /// Cases the actor may see: a panelist's opened cases, or every case of the staff
+    /// Cases the actor may see: a panelist's opened cases and those scheduled to open (a
+    /// list entry only; the case itself shows once open), or every case of the staff
     /// member's municipalities (optionally one, by slug).
     pub async fn list_cases(
         &self,
@@ -397,7 +398,8 @@ impl Service {
         let db = self.store.db();
         let list = match actor {
             Actor::Panelist(p) => {
-                cases::cases_of_panel(db, p.panel_id, &["open", "closed", "archived"]).await?
+                cases::cases_of_panel(db, p.panel_id, &["scheduled", "open", "closed", "archived"])
+                    .await?
             }
             Actor::Staff(s) => {
                 let mut ids = s.municipality_ids();

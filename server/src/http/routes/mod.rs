@@ -5,7 +5,6 @@ pub mod auth;
 pub mod cases;
 pub mod health;
 pub mod moderation;
-pub mod pages;
 pub mod posts;
 
 use axum::Router;

@@ -1,0 +1,717 @@
+//! The panelist's pages: my cases, a case with its thread, and the forms to give a
+//! verdict, reply, weigh, flag, edit and withdraw. Every form answers with a redirect
+//! back to the post it concerns, or re-renders the page with the error beside the field
+//! and the typed text kept.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{Chrome, SessionForm, Viewer, render, see_other};
+use crate::domain::{CaseStatus, FlagReason, Verdict};
+use crate::http::AppState;
+use crate::http::extract::{Path, Query};
+use crate::service::Error;
+use crate::service::analysis::CaseOutcome;
+use crate::service::cases::{CaseSummary, CaseView};
+use crate::service::policy::Actor;
+use crate::service::posts::{EditPostInput, FlagInput, NewPostInput, PostView, WeighingInput};
+use crate::web::i18n::Tr;
+use crate::web::view::{PostItem, local_date, local_time, paragraphs};
+
+/// The panelist's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/casus/{id}", get(case_page))
+        .route("/casus/{id}/reactie", post(post_reaction))
+        .route("/casus/{id}/antwoord", post(post_reply))
+        .route("/casus/{id}/berichten", get(posts_fragment))
+        .route("/bericht/{id}/waardering", post(weigh))
+        .route("/bericht/{id}/melding", post(flag))
+        .route("/bericht/{id}/intrekken", post(withdraw))
+        .route("/bericht/{id}/bewerken", get(edit_page).post(edit))
+}
+
+/// Posts shown per page of a thread.
+const THREAD_PAGE: u64 = 100;
+
+struct CaseGroup {
+    key: &'static str,
+    heading: &'static str,
+    empty: &'static str,
+    cases: Vec<CaseCard>,
+}
+
+struct CaseCard {
+    id: i64,
+    title: String,
+    summary: String,
+    outcome_key: String,
+    when: String,
+    link: bool,
+}
+
+#[derive(Template)]
+#[template(path = "my_cases.html")]
+struct MyCasesPage {
+    t: Tr,
+    c: Chrome,
+    groups: Vec<CaseGroup>,
+    suspended: Option<String>,
+}
+
+fn suspension_notice(t: &Tr, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    match actor {
+        Actor::Panelist(p) => p
+            .suspended_until
+            .filter(|until| *until > now)
+            .map(|until| t.with("panel.suspended", "until", local_time(until))),
+        Actor::Staff(_) => None,
+    }
+}
+
+fn card(t: &Tr, c: CaseSummary) -> CaseCard {
+    let when = match c.status {
+        CaseStatus::Scheduled => c
+            .opens_at
+            .map(|at| t.with("mycases.opens", "date", local_time(at))),
+        CaseStatus::Open => c
+            .closes_at
+            .map(|at| t.with("mycases.closes", "date", local_time(at))),
+        _ => c
+            .closes_at
+            .map(|at| t.with("mycases.closed", "date", local_date(at))),
+    };
+    CaseCard {
+        id: c.id,
+        link: c.status != CaseStatus::Scheduled,
+        title: c.title,
+        summary: c.summary,
+        outcome_key: format!("outcome.{}", c.outcome.as_str()),
+        when: when.unwrap_or_default(),
+    }
+}
+
+/// The panelist's start page: open, upcoming and closed cases.
+pub async fn my_cases(state: &AppState, v: &Viewer) -> Response {
+    let Some(auth) = &v.auth else {
+        return see_other("/");
+    };
+    let list = match state.service.list_cases(&auth.actor, None).await {
+        Ok(l) => l,
+        Err(e) => return v.fail(e),
+    };
+    let mut groups = vec![
+        CaseGroup {
+            key: "open",
+            heading: "mycases.open",
+            empty: "mycases.none_open",
+            cases: vec![],
+        },
+        CaseGroup {
+            key: "binnenkort",
+            heading: "mycases.upcoming",
+            empty: "mycases.none_upcoming",
+            cases: vec![],
+        },
+        CaseGroup {
+            key: "gesloten",
+            heading: "mycases.closed_heading",
+            empty: "mycases.none_closed",
+            cases: vec![],
+        },
+    ];
+    for c in list {
+        let i = match c.status {
+            CaseStatus::Open => 0,
+            CaseStatus::Scheduled => 1,
+            _ => 2,
+        };
+        groups[i].cases.push(card(&v.t, c));
+    }
+    render(&MyCasesPage {
+        t: v.t,
+        c: v.chrome("panel"),
+        suspended: suspension_notice(&v.t, &auth.actor, state.service.now()),
+        groups,
+    })
+}
+
+/// What the verdict form holds after a failed attempt.
+#[derive(Default)]
+struct VerdictForm {
+    verdict: String,
+    body: String,
+    error: Option<String>,
+    verdict_error: Option<String>,
+    body_error: Option<String>,
+}
+
+/// A reply that was not accepted: to which post, why, and its text.
+struct ReplyError {
+    parent_id: i64,
+    message: String,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    t: Tr,
+    c: Chrome,
+    case: CaseView,
+    back_href: &'static str,
+    back_label: &'static str,
+    domain_key: String,
+    outcome_key: String,
+    status_key: String,
+    period: String,
+    situation: Vec<String>,
+    decision: Vec<String>,
+    suspended: Option<String>,
+    flash: Option<String>,
+    outcome: Option<CaseOutcome>,
+    outcome_rows: Vec<(String, u64, String)>,
+    show_verdict_form: bool,
+    verdict_form: VerdictForm,
+    verdict_choices: Vec<(&'static str, String)>,
+    length_hint: String,
+    posts: Vec<PostItem>,
+    next_cursor: Option<String>,
+    interactive: bool,
+    can_write: bool,
+    show_state: bool,
+    max_depth: i32,
+    flag_reasons: Vec<(&'static str, String)>,
+    idem: String,
+}
+
+/// `?na=CURSOR` pages the thread; `?ok=KEY` shows a confirmation.
+#[derive(Deserialize, Default)]
+pub struct CaseQuery {
+    #[serde(default)]
+    na: Option<String>,
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+fn flag_reasons() -> Vec<(&'static str, String)> {
+    FlagReason::ALL
+        .iter()
+        .map(|r| (r.as_str(), format!("reason.{}", r.as_str())))
+        .collect()
+}
+
+/// Renders the case page with an optional failed form.
+async fn render_case(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+    query: CaseQuery,
+    verdict_form: VerdictForm,
+    reply_error: Option<ReplyError>,
+    status: StatusCode,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let actor = &auth.actor;
+    let case = match state.service.get_case(actor, id).await {
+        Ok(c) => c,
+        Err(e) => return v.fail(e),
+    };
+    let thread = match state
+        .service
+        .thread(actor, id, query.na.as_deref(), Some(THREAD_PAGE))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => return v.fail(e),
+    };
+    let is_panelist = matches!(actor, Actor::Panelist(_));
+    let now = state.service.now();
+    let suspended = suspension_notice(&v.t, actor, now);
+    let open = case.status == CaseStatus::Open;
+    let can_write = is_panelist && open && suspended.is_none();
+    let outcome = if matches!(case.status, CaseStatus::Closed | CaseStatus::Archived) {
+        state.service.case_outcome(actor, id).await.ok()
+    } else {
+        None
+    };
+    let outcome_rows = outcome
+        .as_ref()
+        .map(|o| {
+            o.verdicts
+                .iter()
+                .map(|s| {
+                    (
+                        format!("verdict.{}", s.label),
+                        s.count,
+                        format!(
+                            "{:.0}% ({:.0}–{:.0}%)",
+                            s.share * 100.0,
+                            s.low * 100.0,
+                            s.high * 100.0
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut posts = PostItem::list(&v.t, thread.posts, !is_panelist);
+    if let Some(r) = reply_error
+        && let Some(p) = posts.iter_mut().find(|p| p.view.id == r.parent_id)
+    {
+        p.reply_error = Some(r.message);
+        p.reply_body = r.body;
+    }
+    let period = match (case.opens_at, case.closes_at) {
+        (Some(o), Some(c)) => format!("{} – {}", local_date(o), local_date(c)),
+        (Some(o), None) => local_date(o),
+        _ => String::new(),
+    };
+    let flash = query
+        .ok
+        .as_deref()
+        .filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(|k| v.t.of("flash", k));
+    let page = CasePage {
+        t: v.t,
+        c: v.chrome("panel"),
+        back_href: if is_panelist { "/" } else { "/beheer" },
+        back_label: if is_panelist {
+            "case.back_panel"
+        } else {
+            "case.back_staff"
+        },
+        domain_key: format!("domain.{}", case.domain.as_str()),
+        outcome_key: format!("outcome.{}", case.outcome.as_str()),
+        status_key: format!("status.{}", case.status.as_str()),
+        period,
+        situation: paragraphs(&case.situation),
+        decision: paragraphs(&case.decision),
+        suspended,
+        flash,
+        outcome,
+        outcome_rows,
+        show_verdict_form: can_write && case.my_reaction_id.is_none(),
+        verdict_form,
+        verdict_choices: Verdict::ALL
+            .iter()
+            .map(|v| (v.as_str(), format!("verdict.choice_{}", v.as_str())))
+            .collect(),
+        length_hint: v
+            .t
+            .with("verdict.length_hint", "min", case.min_length)
+            .replace("{max}", &case.max_length.to_string()),
+        posts,
+        next_cursor: thread.next_cursor,
+        interactive: is_panelist,
+        can_write,
+        show_state: !is_panelist,
+        max_depth: case.max_depth,
+        flag_reasons: flag_reasons(),
+        idem: uuid::Uuid::new_v4().to_string(),
+        case,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// `GET /casus/{id}`: a case with its thread.
+pub async fn case_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(query): Query<CaseQuery>,
+) -> Response {
+    render_case(
+        &state,
+        &v,
+        id,
+        query,
+        VerdictForm::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The verdict form.
+#[derive(Deserialize)]
+pub struct ReactionForm {
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    idem: String,
+}
+
+fn idem_key(s: &str) -> Option<&str> {
+    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        .then_some(s)
+}
+
+/// `POST /casus/{id}/reactie`: gives a verdict with a reason.
+pub async fn post_reaction(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<ReactionForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = NewPostInput {
+        verdict: Some(form.verdict.clone()),
+        body: form.body.clone(),
+        parent_id: None,
+    };
+    let mut failed = VerdictForm {
+        verdict: form.verdict.clone(),
+        body: form.body.clone(),
+        ..VerdictForm::default()
+    };
+    if form.verdict.is_empty() {
+        failed.verdict_error = Some(v.t.t("verdict.choose").to_owned());
+        return render_case(
+            &state,
+            &v,
+            id,
+            CaseQuery::default(),
+            failed,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match state
+        .service
+        .create_post(&auth.actor, id, input, idem_key(&form.idem))
+        .await
+    {
+        Ok(p) => see_other(&format!("/casus/{id}?ok=reaction#bericht-{}", p.id)),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+            let status = crate::http::error::status_of(&e);
+            let message = v.t.error(e.code(), &e.message());
+            if e.code().starts_with("body") || e.code() == "links_not_allowed" {
+                failed.body_error = Some(message);
+            } else if e.code().contains("verdict") {
+                failed.verdict_error = Some(message);
+            } else {
+                failed.error = Some(message);
+            }
+            render_case(&state, &v, id, CaseQuery::default(), failed, None, status).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The reply form.
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    parent_id: i64,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    idem: String,
+}
+
+/// `POST /casus/{id}/antwoord`: replies to a post.
+pub async fn post_reply(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<ReplyForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = NewPostInput {
+        verdict: None,
+        body: form.body.clone(),
+        parent_id: Some(form.parent_id),
+    };
+    match state
+        .service
+        .create_post(&auth.actor, id, input, idem_key(&form.idem))
+        .await
+    {
+        Ok(p) => see_other(&format!("/casus/{id}?ok=reply#bericht-{}", p.id)),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+            let status = crate::http::error::status_of(&e);
+            let reply = ReplyError {
+                parent_id: form.parent_id,
+                message: v.t.error(e.code(), &e.message()),
+                body: form.body,
+            };
+            render_case(
+                &state,
+                &v,
+                id,
+                CaseQuery::default(),
+                VerdictForm::default(),
+                Some(reply),
+                status,
+            )
+            .await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "posts_fragment.html")]
+struct PostsFragment {
+    t: Tr,
+    c: Chrome,
+    posts: Vec<PostItem>,
+    interactive: bool,
+    can_write: bool,
+    show_state: bool,
+    max_depth: i32,
+    flag_reasons: Vec<(&'static str, String)>,
+    idem: String,
+}
+
+/// `?ids=1,2,3`: which posts to render.
+#[derive(Deserialize)]
+pub struct FragmentQuery {
+    #[serde(default)]
+    ids: String,
+}
+
+/// `GET /casus/{id}/berichten?ids=…`: posts rendered as in the thread, for the live
+/// script to insert when the reader asks for new posts. At most 50 at a time.
+pub async fn posts_fragment(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<FragmentQuery>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
+    };
+    let actor = &auth.actor;
+    let case = match state.service.get_case(actor, id).await {
+        Ok(c) => c,
+        Err(e) => return v.fail(e),
+    };
+    let mut views: Vec<PostView> = Vec::new();
+    for post_id in q
+        .ids
+        .split(',')
+        .filter_map(|s| s.trim().parse::<i64>().ok())
+        .take(50)
+    {
+        match state.service.get_post(actor, post_id).await {
+            Ok(p) if p.case_id == id => views.push(p),
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return v.fail(e),
+        }
+    }
+    let is_panelist = matches!(actor, Actor::Panelist(_));
+    let now = state.service.now();
+    let page = PostsFragment {
+        t: v.t,
+        c: v.chrome("panel"),
+        posts: views
+            .into_iter()
+            .map(|p| PostItem::new(&v.t, p, None, !is_panelist))
+            .collect(),
+        interactive: is_panelist,
+        can_write: is_panelist
+            && case.status == CaseStatus::Open
+            && suspension_notice(&v.t, actor, now).is_none(),
+        show_state: !is_panelist,
+        max_depth: case.max_depth,
+        flag_reasons: flag_reasons(),
+        idem: uuid::Uuid::new_v4().to_string(),
+    };
+    render(&page)
+}
+
+/// The weighing buttons.
+#[derive(Deserialize)]
+pub struct WeighForm {
+    #[serde(default)]
+    value: String,
+}
+
+/// `POST /bericht/{id}/waardering`: weighs someone's post.
+pub async fn weigh(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<WeighForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state
+        .service
+        .weigh_post(&auth.actor, id, WeighingInput { value: form.value })
+        .await
+    {
+        Ok(p) => see_other(&format!(
+            "/casus/{}?ok=weighing#bericht-{}",
+            p.case_id, p.id
+        )),
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The flag dialog.
+#[derive(Deserialize)]
+pub struct FlagForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /bericht/{id}/melding`: flags a post for the moderators.
+pub async fn flag(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<FlagForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let post = match state.service.get_post(&auth.actor, id).await {
+        Ok(p) => p,
+        Err(e) => return v.fail(e),
+    };
+    let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+    match state
+        .service
+        .flag_post(
+            &auth.actor,
+            id,
+            FlagInput {
+                reason: form.reason,
+                note,
+            },
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/casus/{}?ok=flag#bericht-{id}", post.case_id)),
+        Err(e) => v.fail(e),
+    }
+}
+
+/// `POST /bericht/{id}/intrekken`: withdraws one's own post.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, .. }: SessionForm<serde::de::IgnoredAny>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.service.withdraw_post(&auth.actor, id).await {
+        Ok(p) => see_other(&format!("/casus/{}?ok=withdrawn#bericht-{id}", p.case_id)),
+        Err(e) => v.fail(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "post_edit.html")]
+struct EditPage {
+    t: Tr,
+    c: Chrome,
+    post: PostView,
+    body: String,
+    verdict: String,
+    error: Option<String>,
+    verdict_choices: Vec<(&'static str, String)>,
+}
+
+fn edit_render(
+    v: &Viewer,
+    post: PostView,
+    body: String,
+    verdict: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let page = EditPage {
+        t: v.t,
+        c: v.chrome("panel"),
+        body,
+        verdict,
+        error,
+        verdict_choices: Verdict::ALL
+            .iter()
+            .map(|v| (v.as_str(), format!("verdict.choice_{}", v.as_str())))
+            .collect(),
+        post,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// `GET /bericht/{id}/bewerken`: the form to change one's own post.
+pub async fn edit_page(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.service.get_post(&auth.actor, id).await {
+        Ok(p) if p.mine => {
+            let body = p.body.clone().unwrap_or_default();
+            let verdict = p.verdict.map(|v| v.as_str().to_owned()).unwrap_or_default();
+            edit_render(&v, p, body, verdict, None, StatusCode::OK)
+        }
+        Ok(_) => v.fail(Error::forbidden(
+            "not_author",
+            "U kunt alleen uw eigen berichten aanpassen.",
+        )),
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The edit form.
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    verdict: String,
+}
+
+/// `POST /bericht/{id}/bewerken`: saves a new version of one's own post.
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<EditForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = EditPostInput {
+        body: form.body.clone(),
+        verdict: Some(form.verdict.clone()).filter(|s| !s.is_empty()),
+    };
+    match state.service.edit_post(&auth.actor, id, input).await {
+        Ok(p) => see_other(&format!("/casus/{}?ok=edited#bericht-{id}", p.case_id)),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+            let status = crate::http::error::status_of(&e);
+            let message = v.t.error(e.code(), &e.message());
+            match state.service.get_post(&auth.actor, id).await {
+                Ok(p) => edit_render(&v, p, form.body, form.verdict, Some(message), status),
+                Err(e) => v.fail(e),
+            }
+        }
+        Err(e) => v.fail(e),
+    }
+}

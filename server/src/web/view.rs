@@ -1,0 +1,220 @@
+//! Small view helpers: dates in Dutch local time, paragraphs, and a post prepared for
+//! the thread template (labels, notices, pressed weighing buttons).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Amsterdam;
+
+use super::i18n::Tr;
+use crate::domain::{PostStatus, Verdict, WeighingValue};
+use crate::service::posts::PostView;
+
+/// A moment as people in the Netherlands read it: `23-11-2026 14:05`.
+pub fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Amsterdam)
+        .format("%d-%m-%Y %H:%M")
+        .to_string()
+}
+
+/// A date as people in the Netherlands read it: `23-11-2026`.
+pub fn local_date(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Amsterdam).format("%d-%m-%Y").to_string()
+}
+
+/// The value for an `<input type="datetime-local">`: local time without zone.
+pub fn datetime_local(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Amsterdam)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+/// Parses an `<input type="datetime-local">` value as Dutch local time.
+pub fn parse_datetime_local(value: &str) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let naive = chrono::NaiveDateTime::parse_from_str(value.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    Amsterdam
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Paragraphs of a text: runs of lines separated by blank lines, each run joined.
+pub fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.trim().replace('\n', " "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// A post ready for the thread template.
+#[derive(Clone, Debug)]
+pub struct PostItem {
+    /// The post as the reader may see it.
+    pub view: PostView,
+    /// `eens`/`oneens`/`twijfel` for reactions whose verdict the reader may see.
+    pub verdict_key: Option<&'static str>,
+    /// Catalogue key of the verdict's label.
+    pub verdict_label: &'static str,
+    /// Local time of posting.
+    pub when: String,
+    /// ISO time for `<time datetime>`.
+    pub iso: String,
+    /// Pseudonym of the post replied to.
+    pub parent_author: Option<String>,
+    /// Text in place of a body the reader may not read.
+    pub placeholder: String,
+    /// A notice for the author or staff (held, hidden, withdrawn).
+    pub notice: String,
+    /// `info` or `warning`.
+    pub notice_kind: &'static str,
+    /// Why the post is held, in plain words.
+    pub reasons: Vec<String>,
+    /// State word for staff (`visible`, `pending`, …).
+    pub state_key: &'static str,
+    /// Catalogue key of the state's label.
+    pub state_label: &'static str,
+    /// Whether the post is visible to everyone.
+    pub visible: bool,
+    /// Whether the author withdrew it.
+    pub withdrawn: bool,
+    /// `aria-pressed` values of the three weighing buttons.
+    pub weighed_agree: &'static str,
+    /// See `weighed_agree`.
+    pub weighed_disagree: &'static str,
+    /// See `weighed_agree`.
+    pub weighed_pass: &'static str,
+    /// An error of a reply to this post that was not accepted.
+    pub reply_error: Option<String>,
+    /// The text of that reply, so nothing typed is lost.
+    pub reply_body: String,
+}
+
+fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Agree => "verdict.eens",
+        Verdict::Disagree => "verdict.oneens",
+        Verdict::Doubt => "verdict.twijfel",
+    }
+}
+
+fn state_label(s: PostStatus) -> &'static str {
+    match s {
+        PostStatus::Visible => "poststatus.visible",
+        PostStatus::Pending => "poststatus.pending",
+        PostStatus::Hidden => "poststatus.hidden",
+        PostStatus::Rejected => "poststatus.rejected",
+        PostStatus::Withdrawn => "poststatus.withdrawn",
+    }
+}
+
+fn pressed(mine: Option<WeighingValue>, v: WeighingValue) -> &'static str {
+    if mine == Some(v) { "true" } else { "false" }
+}
+
+impl PostItem {
+    /// Prepares `view` for a reader; `staff` readers see states and reasons.
+    pub fn new(t: &Tr, view: PostView, parent_author: Option<String>, staff: bool) -> PostItem {
+        let status = view.status;
+        let reason = view
+            .moderation_reason
+            .as_deref()
+            .map(|r| t.of("reason", r))
+            .unwrap_or_default();
+        let placeholder = match status {
+            PostStatus::Pending => t.t("post.placeholder_pending").to_owned(),
+            PostStatus::Withdrawn => t.t("post.placeholder_withdrawn").to_owned(),
+            PostStatus::Hidden | PostStatus::Rejected if !reason.is_empty() => {
+                t.with("post.placeholder_hidden_reason", "reason", &reason)
+            }
+            _ => t.t("post.placeholder_hidden").to_owned(),
+        };
+        let (notice, notice_kind) = match status {
+            _ if !(view.mine || staff) => (String::new(), "info"),
+            PostStatus::Pending if view.mine => (t.t("post.notice_pending").to_owned(), "info"),
+            PostStatus::Hidden | PostStatus::Rejected if view.mine => {
+                (t.with("post.notice_hidden", "reason", &reason), "warning")
+            }
+            PostStatus::Withdrawn if view.mine => (t.t("post.notice_withdrawn").to_owned(), "info"),
+            PostStatus::Hidden | PostStatus::Rejected if staff => (
+                t.with("post.notice_hidden_staff", "reason", &reason),
+                "warning",
+            ),
+            _ => (String::new(), "info"),
+        };
+        let mut reasons: Vec<String> = view
+            .held_reasons
+            .iter()
+            .flatten()
+            .filter(|_| status == PostStatus::Pending)
+            .map(|r| t.error(&format!("held_{}", r.code), &r.message))
+            .collect();
+        if let Some(note) = view
+            .moderation_note
+            .as_deref()
+            .filter(|_| !notice.is_empty())
+        {
+            reasons.push(t.with("post.moderator_note", "note", note));
+        }
+        let verdict_key = view
+            .verdict
+            .filter(|_| view.body.is_some())
+            .map(|v| v.as_str());
+        PostItem {
+            verdict_label: view.verdict.map(verdict_label).unwrap_or(""),
+            verdict_key,
+            when: local_time(view.created_at),
+            iso: view.created_at.to_rfc3339(),
+            parent_author,
+            placeholder,
+            notice,
+            notice_kind,
+            reasons,
+            state_key: status.as_str(),
+            state_label: state_label(status),
+            visible: status == PostStatus::Visible && view.body.is_some(),
+            withdrawn: status == PostStatus::Withdrawn,
+            weighed_agree: pressed(view.my_weighing, WeighingValue::Agree),
+            weighed_disagree: pressed(view.my_weighing, WeighingValue::Disagree),
+            weighed_pass: pressed(view.my_weighing, WeighingValue::Pass),
+            reply_error: None,
+            reply_body: String::new(),
+            view,
+        }
+    }
+
+    /// Prepares a page of posts, naming the author each reply answers.
+    pub fn list(t: &Tr, views: Vec<PostView>, staff: bool) -> Vec<PostItem> {
+        let authors: std::collections::HashMap<i64, String> =
+            views.iter().map(|v| (v.id, v.author.clone())).collect();
+        views
+            .into_iter()
+            .map(|v| {
+                let parent = v.parent_id.and_then(|p| authors.get(&p).cloned());
+                PostItem::new(t, v, parent, staff)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_in_dutch_local_time_across_daylight_saving() {
+        let winter: DateTime<Utc> = "2026-11-23T13:05:00Z".parse().expect("time");
+        let summer: DateTime<Utc> = "2026-07-01T13:05:00Z".parse().expect("time");
+        assert_eq!(local_time(winter), "23-11-2026 14:05");
+        assert_eq!(local_time(summer), "01-07-2026 15:05");
+        assert_eq!(parse_datetime_local("2026-11-23T14:05"), Some(winter));
+        assert_eq!(datetime_local(summer), "2026-07-01T15:05");
+    }
+
+    #[test]
+    fn paragraphs_split_on_blank_lines() {
+        assert_eq!(
+            paragraphs("Een\ntwee\n\n\nDrie\n"),
+            vec!["Een twee".to_owned(), "Drie".to_owned()]
+        );
+        assert!(paragraphs("  \n\n ").is_empty());
+    }
+}

@@ -1,0 +1,34 @@
+// Session time-out warning (WCAG 2.2.1): a few minutes before an idle session ends,
+// a dialog offers to stay logged in; that one request extends the session.
+
+const WARN_BEFORE_MS = 5 * 60 * 1000;
+const body = document.body;
+const dialog = document.getElementById("sessie-waarschuwing");
+const button = document.getElementById("sessie-verlengen");
+let timer = null;
+
+const schedule = (expiresAt) => {
+  window.clearTimeout(timer);
+  const due = new Date(expiresAt).getTime() - WARN_BEFORE_MS - Date.now();
+  // Timers longer than about 24 days overflow; sessions are far shorter.
+  timer = window.setTimeout(() => {
+    if (!dialog) return;
+    dialog.hidden = false;
+    button?.focus();
+  }, Math.max(0, Math.min(due, 2 ** 31 - 1)));
+};
+
+if (body.dataset.expires && dialog) {
+  schedule(body.dataset.expires);
+  button?.addEventListener("click", async () => {
+    const res = await fetch("/api/v1/auth/session", { credentials: "same-origin" });
+    if (res.ok) {
+      const session = await res.json();
+      body.dataset.expires = session.expires_at;
+      dialog.hidden = true;
+      schedule(session.expires_at);
+    } else {
+      window.location.assign("/");
+    }
+  });
+}
