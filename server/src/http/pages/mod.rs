@@ -497,6 +497,9 @@ const LIVE_JS: &str = include_str!("../../../../web/static/live.js");
 const MODERATION_JS: &str = include_str!("../../../../web/static/moderation.js");
 const WATCH_JS: &str = include_str!("../../../../web/static/watch.js");
 const CASE_EDITOR_JS: &str = include_str!("../../../../web/static/case-editor.js");
+const MODERATION_CSS: &str = include_str!("../../../../web/static/moderatie.css");
+const STAFF_CSS: &str = include_str!("../../../../web/static/beheer.css");
+const ANALYSIS_CSS: &str = include_str!("../../../../web/static/analyse.css");
 
 /// `/static/FILE`: the stylesheet and scripts, embedded in the binary.
 pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -507,6 +510,9 @@ pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Re
         "moderation.js" => (MODERATION_JS, "text/javascript; charset=utf-8"),
         "watch.js" => (WATCH_JS, "text/javascript; charset=utf-8"),
         "case-editor.js" => (CASE_EDITOR_JS, "text/javascript; charset=utf-8"),
+        "moderatie.css" => (MODERATION_CSS, "text/css; charset=utf-8"),
+        "beheer.css" => (STAFF_CSS, "text/css; charset=utf-8"),
+        "analyse.css" => (ANALYSIS_CSS, "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
