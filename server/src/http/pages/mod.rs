@@ -144,6 +144,9 @@ impl Viewer {
     }
 
     /// The session, or a redirect to the right login page.
+    // A page's failure is the answer itself; it is built once per request, so its size
+    // costs nothing worth boxing.
+    #[allow(clippy::result_large_err)]
     pub fn require(&self) -> Result<&Authenticated, Response> {
         self.auth.as_ref().ok_or_else(|| {
             let to = if self.path.starts_with("/beheer") || self.path.starts_with("/moderatie") {
@@ -156,6 +159,7 @@ impl Viewer {
     }
 
     /// The staff member signed in, or a redirect / refusal.
+    #[allow(clippy::result_large_err)]
     pub fn require_staff(
         &self,
     ) -> Result<(&Authenticated, &crate::service::policy::StaffActor), Response> {
@@ -200,7 +204,7 @@ impl Viewer {
             c: self.chrome(""),
             heading,
             message,
-            back: if self.auth.is_some() { "/" } else { "/" },
+            back: "/",
         };
         (status, render(&page)).into_response()
     }
