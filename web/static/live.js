@@ -183,7 +183,8 @@ if (main) {
       } else if (msg.type === "event") {
         onEvent(msg);
       } else if (msg.type === "presence" && presence) {
-        presence.textContent = say("presence", msg.panelists);
+        presence.textContent =
+          msg.panelists === 1 ? say("presence_one") : say("presence", msg.panelists);
       } else if (msg.type === "error" && msg.code === "resync_required" && msg.topic) {
         // Our position is no longer valid: the thread must be read again.
         setState("offline", "reload");

@@ -300,3 +300,47 @@ export async function screenshot(page, name) {
   }
   return paths;
 }
+
+/** The demo's panelist codes (`beraad serve --demo`), by municipality. */
+export const DEMO_CODES = {
+  utrecht: [...'23456789ABCD'].map((c) => `UTRECHTPANEL${c}`),
+  zoetermeer: [...'23456789ABCD'].map((c) => `ZTMEERPANELD${c}`),
+};
+
+/** The demo's staff password. */
+export const DEMO_PASSWORD = 'beraad-demo-2026';
+
+/** Limits loose enough for many logins and posts from one address in a test run. */
+export const TEST_SERVER_ENV = {
+  BERAAD_LOGIN_PER_IP_PER_MINUTE: '10000',
+  BERAAD_LOGIN_GLOBAL_PER_SECOND: '1000',
+};
+
+/**
+ * Logs a panelist in through the start page's form, as a resident would, and returns
+ * the page (showing "Mijn casussen").
+ */
+export async function loginPanelist(context, url, code) {
+  const page = await context.newPage();
+  await page.goto(`${url}/`);
+  await page.getByLabel('Uw code', { exact: true }).fill(code);
+  await page.getByRole('button', { name: 'Inloggen' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
+  return page;
+}
+
+/** Logs a staff member in through `/inloggen` and returns the page. */
+export async function loginStaff(context, url, email, password = DEMO_PASSWORD) {
+  const page = await context.newPage();
+  await page.goto(`${url}/inloggen`);
+  await page.getByLabel('E-mailadres').fill(email);
+  await page.getByLabel('Wachtwoord').fill(password);
+  await page.getByRole('button', { name: 'Inloggen' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/inloggen'));
+  return page;
+}
+
+/** Waits until the page's live connection says it is connected. */
+export async function waitLive(page) {
+  await page.locator('#verbinding[data-state="online"]').waitFor();
+}
