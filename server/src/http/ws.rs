@@ -145,10 +145,16 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, mut socket: WebSocket) {
+    async fn run(self, socket: WebSocket) {
+        use tracing::Instrument;
+        // Instrumenting (not entering) the span keeps it from leaking onto whatever else
+        // this worker thread runs while the connection waits.
         let span =
             tracing::info_span!("ws", conn.id = self.conn_id, actor = %self.auth.actor.scope());
-        let _enter = span.enter();
+        self.serve(socket).instrument(span).await;
+    }
+
+    async fn serve(mut self, mut socket: WebSocket) {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut session_check = tokio::time::interval_at(
