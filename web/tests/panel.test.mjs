@@ -265,3 +265,25 @@ test('every panelist page passes the accessibility checks, in Dutch and in Engli
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 320, `no sideways scrolling at 320 px (page is ${overflow} px wide)`);
 });
+
+test('a panelist shares a profile with consent and erases it by withdrawing consent', async (t) => {
+  const page = await loginPanelist(await context(t), server.url, utrecht('B'));
+  await page.getByRole('link', { name: 'Over mij' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Over mij (vrijwillig)' }).waitFor();
+  await checkA11y(page, 'profile page');
+  await page.getByLabel('Ik vind het goed dat mijn antwoorden worden gebruikt').check();
+  await page.getByLabel('Leeftijd').selectOption('75+');
+  await page.getByLabel('Wijk', { exact: true }).fill('Overvecht');
+  await page.getByLabel('Ja, via iemand die dicht bij mij staat').check();
+  await page.getByRole('button', { name: 'Opslaan' }).click();
+  await page.getByText('Uw keuze is opgeslagen.').waitFor();
+  assert.equal(await page.getByLabel('Leeftijd').inputValue(), '75+');
+  assert.equal(await page.getByLabel('Wijk', { exact: true }).inputValue(), 'Overvecht');
+  await screenshot(page, 'profile');
+
+  await page.getByLabel('Ik vind het goed dat mijn antwoorden worden gebruikt').uncheck();
+  await page.getByRole('button', { name: 'Opslaan' }).click();
+  await page.getByText('Uw keuze is opgeslagen.').waitFor();
+  assert.equal(await page.getByLabel('Leeftijd').inputValue(), '');
+  assert.equal(await page.getByLabel('Wijk', { exact: true }).inputValue(), '');
+});

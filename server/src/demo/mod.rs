@@ -18,6 +18,7 @@ use crate::service::cases::{FrameItem, NewCase, Schedule, TrailStep};
 use crate::service::clock::ManualClock;
 use crate::service::policy::{Actor, PanelistActor};
 use crate::service::posts::{NewPostInput, WeighingInput};
+use crate::service::profile::ProfileInput;
 use crate::service::{AuditContext, Service, ServiceSettings};
 use crate::store::{Store, people};
 
@@ -151,6 +152,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<Option<DemoSummary>> {
                 .await?;
             summary.staff.push((slug.to_owned(), role, email));
         }
+        seed_profiles(&service, slug, &ctx).await?;
     }
 
     for case in cases {
@@ -158,6 +160,36 @@ pub async fn seed(store: &Store) -> anyhow::Result<Option<DemoSummary>> {
     }
     clock.set(now);
     Ok(Some(summary))
+}
+
+/// Most demo panelists share a profile, so the analysis shows splits by group (and
+/// suppresses the small ones); two do not consent.
+async fn seed_profiles(
+    service: &Service,
+    municipality: &str,
+    ctx: &AuditContext,
+) -> anyhow::Result<()> {
+    const AGES: [&str; 4] = ["65-74", "50-64", "75+", "35-49"];
+    const DISTRICTS: [&str; 2] = ["Noord", "Centrum"];
+    const WMO: [&str; 3] = ["zelf", "geen", "naaste"];
+    for (n, actor) in panelists_of(service, municipality)
+        .await?
+        .iter()
+        .enumerate()
+    {
+        let input = if n % 6 == 5 {
+            ProfileInput::default()
+        } else {
+            ProfileInput {
+                consent: true,
+                age_band: Some(AGES[n % AGES.len()].into()),
+                district: Some(DISTRICTS[n % DISTRICTS.len()].into()),
+                wmo_experience: Some(WMO[n % WMO.len()].into()),
+            }
+        };
+        service.set_profile(actor, input, ctx).await?;
+    }
+    Ok(())
 }
 
 async fn panelists_of(service: &Service, municipality: &str) -> anyhow::Result<Vec<Actor>> {

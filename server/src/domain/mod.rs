@@ -125,6 +125,34 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// Age band a panelist may share, for the split of verdicts by age.
+    AgeBand {
+        /// 18 to 34.
+        From18 = "18-34",
+        /// 35 to 49.
+        From35 = "35-49",
+        /// 50 to 64.
+        From50 = "50-64",
+        /// 65 to 74.
+        From65 = "65-74",
+        /// 75 and older.
+        From75 = "75+",
+    }
+);
+
+word_enum!(
+    /// A panelist's own experience with the Wmo, if shared.
+    WmoExperience {
+        /// Received or applied for support themselves.
+        Own = "zelf",
+        /// Through someone close (a partner, parent or child).
+        Close = "naaste",
+        /// None.
+        None = "geen",
+    }
+);
+
 impl CaseStatus {
     /// Panelists see a case only once it has been opened.
     pub fn visible_to_panelists(self) -> bool {

@@ -17,6 +17,7 @@ pub mod moderation;
 pub mod panels;
 pub mod policy;
 pub mod posts;
+pub mod profile;
 pub mod ratelimit;
 
 use std::net::IpAddr;

@@ -308,3 +308,21 @@ pub async fn panelists_of_panels<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// Stores a panelist's consented profile (all `None` and `consent` false to withdraw).
+#[tracing::instrument(skip(db, p), fields(panelist.id = p.id))]
+pub async fn set_profile<C: ConnectionTrait>(
+    db: &C,
+    p: &panelist::Model,
+    consent: bool,
+    age_band: Option<String>,
+    district: Option<String>,
+    wmo_experience: Option<String>,
+) -> Result<panelist::Model, DbErr> {
+    let mut am: panelist::ActiveModel = p.clone().into();
+    am.profile_consent = Set(consent);
+    am.age_band = Set(age_band);
+    am.district = Set(district);
+    am.wmo_experience = Set(wmo_experience);
+    am.update(db).await
+}

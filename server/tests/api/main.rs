@@ -9,4 +9,5 @@ mod cli;
 mod moderation;
 mod multinode;
 mod posts;
+mod profile;
 mod realtime;

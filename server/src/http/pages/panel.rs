@@ -12,14 +12,15 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Chrome, SessionForm, Viewer, render, see_other};
-use crate::domain::{CaseStatus, FlagReason, Verdict};
+use crate::domain::{AgeBand, CaseStatus, FlagReason, Verdict, WmoExperience};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
-use crate::service::Error;
 use crate::service::analysis::CaseOutcome;
 use crate::service::cases::{CaseSummary, CaseView};
 use crate::service::policy::Actor;
 use crate::service::posts::{EditPostInput, FlagInput, NewPostInput, PostView, WeighingInput};
+use crate::service::profile::{ProfileInput, ProfileView};
+use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
 use crate::web::view::{PostItem, local_date, local_time, paragraphs};
 
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/bericht/{id}/melding", post(flag))
         .route("/bericht/{id}/intrekken", post(withdraw))
         .route("/bericht/{id}/bewerken", get(edit_page).post(edit))
+        .route("/profiel", get(profile_page).post(save_profile))
 }
 
 /// Posts shown per page of a thread.
@@ -711,6 +713,117 @@ pub async fn edit(
                 Ok(p) => edit_render(&v, p, form.body, form.verdict, Some(message), status),
                 Err(e) => v.fail(e),
             }
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    t: Tr,
+    c: Chrome,
+    profile: ProfileView,
+    age_bands: Vec<(&'static str, String)>,
+    experiences: Vec<(&'static str, String)>,
+    error: Option<String>,
+    saved: bool,
+}
+
+fn profile_render(
+    v: &Viewer,
+    profile: ProfileView,
+    error: Option<String>,
+    saved: bool,
+    status: StatusCode,
+) -> Response {
+    let page = ProfilePage {
+        t: v.t,
+        c: v.chrome("panel"),
+        profile,
+        age_bands: AgeBand::ALL
+            .iter()
+            .map(|a| (a.as_str(), format!("profile.age.{}", a.as_str())))
+            .collect(),
+        experiences: WmoExperience::ALL
+            .iter()
+            .map(|w| (w.as_str(), format!("profile.wmo.{}", w.as_str())))
+            .collect(),
+        error,
+        saved,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// `?ok=1` after saving.
+#[derive(Deserialize, Default)]
+pub struct SavedQuery {
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+/// `GET /profiel`: what the panelist shares about themselves, with consent.
+pub async fn profile_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.service.profile(&auth.actor).await {
+        Ok(p) => profile_render(&v, p, None, q.ok.is_some(), StatusCode::OK),
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The profile form.
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    consent: Option<String>,
+    #[serde(default)]
+    age_band: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    wmo_experience: String,
+}
+
+/// `POST /profiel`: saves (or, without consent, erases) the profile.
+pub async fn save_profile(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<ProfileForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = ProfileInput {
+        consent: form.consent.is_some(),
+        age_band: Some(form.age_band.clone()),
+        district: Some(form.district.clone()),
+        wmo_experience: Some(form.wmo_experience.clone()),
+    };
+    let ctx = AuditContext::new(&auth.actor, v.ip);
+    match state.service.set_profile(&auth.actor, input, &ctx).await {
+        Ok(_) => see_other("/profiel?ok=1"),
+        Err(e @ Error::Invalid { .. }) => {
+            let typed = ProfileView {
+                consent: form.consent.is_some(),
+                age_band: Some(form.age_band),
+                district: Some(form.district),
+                wmo_experience: Some(form.wmo_experience),
+            };
+            let message = v.t.error(e.code(), &e.message());
+            profile_render(
+                &v,
+                typed,
+                Some(message),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(e) => v.fail(e),
     }

@@ -1,5 +1,5 @@
 //! `/api/v1/auth`: log in with an invite code or e-mail and password, look at and end the
-//! session.
+//! session; `/api/v1/me/profile`: the panelist's consented profile.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, ClientIp, Json, SESSION_COOKIE};
+use crate::service::AuditContext;
 use crate::service::auth::{Login, SessionView};
+use crate::service::profile::{ProfileInput, ProfileView};
 
 /// A panelist's login.
 #[derive(Deserialize, ToSchema)]
@@ -97,4 +99,29 @@ pub async fn logout(
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
 pub async fn session(State(state): State<AppState>, Auth(auth): Auth) -> axum::Json<SessionView> {
     axum::Json(state.service.session_view(&auth))
+}
+
+/// The signed-in panelist's consented profile.
+#[utoipa::path(get, path = "/api/v1/me/profile", tag = "auth",
+    responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn profile(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+) -> Result<axum::Json<ProfileView>, ApiError> {
+    Ok(axum::Json(state.service.profile(&auth.actor).await?))
+}
+
+/// Shares (or, with `consent: false`, erases) the panelist's profile for the analysis.
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "auth", request_body = ProfileInput,
+    responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_profile(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<ProfileInput>,
+) -> Result<axum::Json<ProfileView>, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    Ok(axum::Json(
+        state.service.set_profile(&auth.actor, body, &ctx).await?,
+    ))
 }

@@ -21,6 +21,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/auth/login", post(auth::login_staff))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session))
+        .route("/me/profile", get(auth::profile).put(auth::set_profile))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get).patch(cases::update))
         .route("/cases/{id}/schedule", post(cases::schedule))

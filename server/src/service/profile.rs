@@ -1,0 +1,147 @@
+//! A panelist's consented profile: age band, district and own experience with the Wmo.
+//! Sharing is voluntary and only with consent; withdrawing consent erases the answers.
+//! Staff never see one person's profile, only splits of verdicts by group in which every
+//! group under five people is suppressed (see [`super::analysis`]).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{Error, Result};
+use super::{AuditContext, Service};
+use crate::domain::{AgeBand, WmoExperience, text_length};
+use crate::store::{audit, people};
+
+/// What a panelist shared about themselves.
+#[derive(Clone, Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ProfileView {
+    /// Whether the panelist agreed that these answers are used in the analysis.
+    pub consent: bool,
+    /// `18-34`, `35-49`, `50-64`, `65-74` or `75+`.
+    pub age_band: Option<String>,
+    /// Their district (wijk), in their own words.
+    pub district: Option<String>,
+    /// `zelf`, `naaste` or `geen`.
+    pub wmo_experience: Option<String>,
+}
+
+/// A new profile. Without consent every answer is dropped.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    /// Consent to use the answers in the analysis.
+    pub consent: bool,
+    /// Age band (empty or absent: not shared).
+    #[serde(default)]
+    pub age_band: Option<String>,
+    /// District (at most 80 characters; empty or absent: not shared).
+    #[serde(default)]
+    pub district: Option<String>,
+    /// Own experience with the Wmo (empty or absent: not shared).
+    #[serde(default)]
+    pub wmo_experience: Option<String>,
+}
+
+/// The longest district name accepted.
+const MAX_DISTRICT: usize = 80;
+
+fn shared(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Service {
+    /// The signed-in panelist's own profile.
+    pub async fn profile(&self, actor: &super::policy::Actor) -> Result<ProfileView> {
+        let p = actor.panelist()?;
+        let row = people::panelist_by_id(self.store.db(), p.id)
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
+        Ok(ProfileView {
+            consent: row.profile_consent,
+            age_band: row.age_band,
+            district: row.district,
+            wmo_experience: row.wmo_experience,
+        })
+    }
+
+    /// Stores the signed-in panelist's profile; without consent it erases it.
+    pub async fn set_profile(
+        &self,
+        actor: &super::policy::Actor,
+        input: ProfileInput,
+        ctx: &AuditContext,
+    ) -> Result<ProfileView> {
+        let p = actor.panelist()?;
+        let (age_band, district, wmo_experience) = if input.consent {
+            (
+                shared(input.age_band),
+                shared(input.district),
+                shared(input.wmo_experience),
+            )
+        } else {
+            (None, None, None)
+        };
+        if let Some(a) = &age_band
+            && AgeBand::parse(a).is_none()
+        {
+            return Err(Error::invalid(
+                "invalid_age_band",
+                format!("Kies een leeftijdsgroep uit: {}.", AgeBand::expected()),
+            ));
+        }
+        if let Some(w) = &wmo_experience
+            && WmoExperience::parse(w).is_none()
+        {
+            return Err(Error::invalid(
+                "invalid_wmo_experience",
+                format!("Kies een antwoord uit: {}.", WmoExperience::expected()),
+            ));
+        }
+        if district
+            .as_deref()
+            .is_some_and(|d| text_length(d) > MAX_DISTRICT)
+        {
+            return Err(Error::invalid(
+                "district_too_long",
+                format!("De naam van de wijk is hoogstens {MAX_DISTRICT} tekens."),
+            ));
+        }
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let row = people::panelist_by_id(&*tx, p.id)
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
+        let row = people::set_profile(
+            &*tx,
+            &row,
+            input.consent,
+            age_band,
+            district,
+            wmo_experience,
+        )
+        .await?;
+        // The answers themselves stay out of the audit log.
+        audit::append(
+            &*tx,
+            ctx.entry(
+                Some(p.municipality_id),
+                if input.consent {
+                    "profile.update"
+                } else {
+                    "profile.erase"
+                },
+                "panelist",
+                p.id.to_string(),
+                serde_json::json!({}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ProfileView {
+            consent: row.profile_consent,
+            age_band: row.age_band,
+            district: row.district,
+            wmo_experience: row.wmo_experience,
+        })
+    }
+}
