@@ -287,3 +287,26 @@ test('a panelist shares a profile with consent and erases it by withdrawing cons
   assert.equal(await page.getByLabel('Leeftijd').inputValue(), '');
   assert.equal(await page.getByLabel('Wijk', { exact: true }).inputValue(), '');
 });
+
+test('before an idle session ends, a warning offers to stay logged in', async (t) => {
+  const ctx = await context(t);
+  const page = await loginPanelist(ctx, server.url, utrecht('B'));
+  await page.clock.install();
+  await page.goto(`${server.url}/profiel`);
+  const dialog = page.getByRole('alertdialog', { name: 'Uw sessie verloopt bijna' });
+  assert.ok(await dialog.isHidden());
+  // Sessions last 12 hours; the warning comes five minutes before the end.
+  await page.clock.fastForward('11:56:00');
+  await dialog.waitFor();
+  const stay = page.getByRole('button', { name: 'Ingelogd blijven' });
+  assert.ok(await stay.evaluate((b) => b === document.activeElement), 'focus moves to the button');
+  await checkA11y(page, 'session warning');
+  // Staying asks the server for the session, which extends it (the server's own clock
+  // has not moved in this test, so the dialog's reappearance is not checked here).
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/session'),
+    stay.click(),
+  ]);
+  assert.equal(answer.status(), 200);
+  assert.ok((await answer.json()).expires_at, 'the answer carries the new expiry');
+});
