@@ -281,10 +281,10 @@ impl Service {
             list
         };
 
-        let texts: Vec<&str> = live
+        let texts: Vec<String> = live
             .iter()
             .filter(|p| p.status == PostStatus::Visible.as_str())
-            .map(|p| p.body.as_str())
+            .map(|p| p.body.clone())
             .collect();
         let votes: Vec<Vote> = weighings
             .iter()
@@ -298,7 +298,18 @@ impl Service {
                 },
             })
             .collect();
-        let opinion = opinion::opinion_map(&votes, &OpinionSettings::default());
+        // The opinion map and the term count take up to a few hundred milliseconds for
+        // a large case: off the async workers, so live delivery and other requests on
+        // this node keep flowing while a dashboard is computed.
+        let (terms, opinion) = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            (
+                terms::frequent_terms(&refs, 25),
+                opinion::opinion_map(&votes, &OpinionSettings::default()),
+            )
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("analysis task failed: {e}")))?;
 
         Ok(CaseAnalysis {
             case_id,
@@ -308,7 +319,7 @@ impl Service {
             activity: per_day.into_iter().collect(),
             arguments_for: ranked(Verdict::Agree),
             arguments_against: ranked(Verdict::Disagree),
-            terms: terms::frequent_terms(&texts, 25),
+            terms,
             opinion,
         })
     }
