@@ -249,8 +249,8 @@ mod tests {
     #[test]
     fn placeholders_are_filled() {
         let t = Tr::new(Lang::Nl);
-        assert!(!t.n("thread.new_posts", 3).contains("{n}"));
-        assert!(t.n("thread.new_posts", 3).contains('3'));
+        assert!(!t.n("result.reacted", 3).contains("{n}"));
+        assert!(t.n("result.reacted", 3).contains('3'));
         assert_eq!(Tr::new(Lang::En).t("no.such.key"), "no.such.key");
     }
 }

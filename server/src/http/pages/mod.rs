@@ -132,7 +132,11 @@ impl Viewer {
                 }
                 Actor::Staff(s) => {
                     c.who = s.name.clone();
-                    c.is_moderator = s.roles.iter().any(|r| r.role == Role::Moderator);
+                    // Admins hold every role of their municipality.
+                    c.is_moderator = s
+                        .roles
+                        .iter()
+                        .any(|r| matches!(r.role, Role::Moderator | Role::Admin));
                     c.is_staff = s
                         .roles
                         .iter()
