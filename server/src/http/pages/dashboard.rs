@@ -343,6 +343,8 @@ fn opinion_view(
     }
 }
 
+// A page's failure is the answer itself, built once per request: not worth boxing.
+#[allow(clippy::result_large_err)]
 fn is_staff_reader(v: &Viewer) -> Result<&crate::service::auth::Authenticated, Response> {
     v.require_staff().map(|(auth, _)| auth)
 }
