@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_schema;
 mod m20261123_000002_append_only_audit;
 mod m20261123_000003_moderation;
+mod m20261123_000004_report_quotes;
 
 /// All migrations of Beraad, in the order they are applied.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_schema::Migration),
             Box::new(m20261123_000002_append_only_audit::Migration),
             Box::new(m20261123_000003_moderation::Migration),
+            Box::new(m20261123_000004_report_quotes::Migration),
         ]
     }
 }

@@ -1,1 +1,78 @@
-// The watch script.
+// Staff pages of one case. On the live watch and the analysis dashboard of an open case,
+// the key figures (participation, verdict split, activity) are fetched again at most
+// once every 10 seconds after events arrived, and replaced in place without any
+// announcement, so nothing interrupts a reader. The number of staff watching is shown
+// next to the panelists (live.js writes those). On the report, the print button.
+
+const REFRESH_MS = 10000;
+
+const printButton = document.getElementById("afdrukken");
+if (printButton) {
+  printButton.hidden = false;
+  printButton.addEventListener("click", () => window.print());
+}
+
+const region = document.getElementById("kerncijfers");
+const staffPresence = document.getElementById("aanwezig-medewerkers");
+const live = region?.dataset.live === "true";
+
+if (region && live && "WebSocket" in window) {
+  const caseId = region.dataset.caseId;
+  const topic = `case:${caseId}`;
+  let seq = Number(region.dataset.seq || document.querySelector("main")?.dataset.seq || 0);
+  let dirty = false;
+  let busy = false;
+  let retry = 1000;
+
+  const refresh = async () => {
+    if (!dirty || busy || document.hidden) return;
+    // Leave the figures alone while the reader has focus inside them.
+    if (region.contains(document.activeElement)) return;
+    busy = true;
+    dirty = false;
+    try {
+      const res = await fetch(region.dataset.src, { credentials: "same-origin" });
+      if (res.ok) {
+        region.innerHTML = await res.text();
+      } else {
+        dirty = true;
+      }
+    } catch {
+      dirty = true;
+    } finally {
+      busy = false;
+    }
+  };
+  window.setInterval(refresh, REFRESH_MS);
+
+  const connect = () => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "subscribe", topic, after: seq }));
+    });
+    socket.addEventListener("message", (e) => {
+      let msg;
+      try { msg = JSON.parse(e.data); } catch { return; }
+      if (msg.type === "subscribed") {
+        retry = 1000;
+        if (typeof msg.head === "number" && msg.head > seq) dirty = true;
+      } else if (msg.type === "event") {
+        if (typeof msg.seq === "number") seq = Math.max(seq, msg.seq);
+        dirty = true;
+      } else if (msg.type === "presence" && staffPresence && typeof msg.staff === "number") {
+        staffPresence.textContent = (staffPresence.dataset.text || "").replace("{n}", String(msg.staff));
+      } else if (msg.type === "error" && msg.code === "resync_required") {
+        // Too far behind to replay: the figures are read again anyway; start afresh.
+        dirty = true;
+        seq = 0;
+        socket.close();
+      }
+    });
+    socket.addEventListener("close", () => {
+      window.setTimeout(connect, retry + Math.random() * 500);
+      retry = Math.min(retry * 2, 30000);
+    });
+  };
+  connect();
+}

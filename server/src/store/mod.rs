@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod moderation;
 pub mod people;
 pub mod posts;
+pub mod reports;
 pub mod sessions;
 
 use std::ops::Deref;

@@ -11,3 +11,4 @@ mod multinode;
 mod posts;
 mod profile;
 mod realtime;
+mod report;

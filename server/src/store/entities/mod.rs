@@ -13,6 +13,7 @@ pub mod panel;
 pub mod panelist;
 pub mod post;
 pub mod post_revision;
+pub mod report_quote;
 pub mod session;
 pub mod staff_role;
 pub mod staff_user;
