@@ -176,6 +176,8 @@ if (main) {
     socket.addEventListener("message", (e) => {
       let msg;
       try { msg = JSON.parse(e.data); } catch { return; }
+      // Other scripts of the page (watch.js) listen here instead of opening a socket.
+      document.dispatchEvent(new CustomEvent("beraad:live", { detail: msg }));
       if (msg.type === "subscribed") {
         retry = 1000;
         if (msg.epoch) epoch = msg.epoch;

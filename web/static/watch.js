@@ -45,6 +45,23 @@ if (region && live && "WebSocket" in window) {
   };
   window.setInterval(refresh, REFRESH_MS);
 
+  const onMessage = (msg, socket) => {
+    if (msg.type === "subscribed") {
+      retry = 1000;
+      if (typeof msg.head === "number" && msg.head > seq) dirty = true;
+    } else if (msg.type === "event") {
+      if (typeof msg.seq === "number") seq = Math.max(seq, msg.seq);
+      dirty = true;
+    } else if (msg.type === "presence" && staffPresence && typeof msg.staff === "number") {
+      staffPresence.textContent = (staffPresence.dataset.text || "").replace("{n}", String(msg.staff));
+    } else if (msg.type === "error" && msg.code === "resync_required") {
+      // Too far behind to replay: the figures are read again anyway; start afresh.
+      dirty = true;
+      seq = 0;
+      socket?.close();
+    }
+  };
+
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
@@ -54,25 +71,18 @@ if (region && live && "WebSocket" in window) {
     socket.addEventListener("message", (e) => {
       let msg;
       try { msg = JSON.parse(e.data); } catch { return; }
-      if (msg.type === "subscribed") {
-        retry = 1000;
-        if (typeof msg.head === "number" && msg.head > seq) dirty = true;
-      } else if (msg.type === "event") {
-        if (typeof msg.seq === "number") seq = Math.max(seq, msg.seq);
-        dirty = true;
-      } else if (msg.type === "presence" && staffPresence && typeof msg.staff === "number") {
-        staffPresence.textContent = (staffPresence.dataset.text || "").replace("{n}", String(msg.staff));
-      } else if (msg.type === "error" && msg.code === "resync_required") {
-        // Too far behind to replay: the figures are read again anyway; start afresh.
-        dirty = true;
-        seq = 0;
-        socket.close();
-      }
+      onMessage(msg, socket);
     });
     socket.addEventListener("close", () => {
       window.setTimeout(connect, retry + Math.random() * 500);
       retry = Math.min(retry * 2, 30000);
     });
   };
-  connect();
+
+  if (document.querySelector('script[src="/static/live.js"]')) {
+    // The live thread on this page already follows the case: share its connection.
+    document.addEventListener("beraad:live", (e) => onMessage(e.detail, null));
+  } else {
+    connect();
+  }
 }

@@ -155,7 +155,7 @@ test('a post with a citizen service number is held and never shown to others', a
 
 test('staff watching a case see the tally change live', async (t) => {
   const staff = await loginStaff(await context(t), server.url, 'analist@utrecht.demo');
-  await staff.goto(`${server.url}/casus/1`);
+  await staff.goto(`${server.url}/beheer/casus/1`);
   await waitLive(staff);
   const cell = staff.locator('[data-tally="twijfel"]');
   const before = Number(await cell.innerText());
