@@ -10,3 +10,4 @@ mod moderation;
 mod multinode;
 mod posts;
 mod realtime;
+mod staff_pages;
