@@ -283,6 +283,7 @@ pub struct EventPage {
 
 const MAX_TEXT: usize = 20_000;
 const MAX_ITEMS: usize = 50;
+const MAX_SHORT: usize = 200;
 const DEFAULT_MIN_LENGTH: i32 = 20;
 const DEFAULT_MAX_LENGTH: i32 = 2000;
 const DEFAULT_MAX_DEPTH: i32 = 3;
@@ -303,6 +304,65 @@ fn check_text(field: &'static str, value: &str, min: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Titles and provisions are at most 200 characters.
+fn check_short(field: &'static str, value: &str) -> Result<()> {
+    if text_length(value) > MAX_SHORT {
+        return Err(Error::invalid(
+            "invalid_field",
+            format!("Het veld '{field}' is te lang (hoogstens {MAX_SHORT} tekens)."),
+        ));
+    }
+    Ok(())
+}
+
+/// The fields of a case whose `invalid_field` errors name them (`'title'`).
+const CASE_FIELDS: [&str; 13] = [
+    "title",
+    "domain",
+    "provision",
+    "outcome",
+    "summary",
+    "situation",
+    "decision",
+    "considerations",
+    "frame",
+    "trail",
+    "questions",
+    "moderation_mode",
+    "response",
+];
+
+/// The field of a [`NewCase`] or [`CaseChanges`] that an error of
+/// [`Service::create_case`] or [`Service::update_case`] is about (`title`, `min_length`,
+/// `panels`, …), so a form can show the error beside that field; `None` for errors about
+/// the case as a whole.
+pub fn error_field(e: &Error) -> Option<&'static str> {
+    let Error::Invalid { code, message } = e else {
+        return None;
+    };
+    match *code {
+        "unknown_panel" => Some("panels"),
+        "invalid_field" => CASE_FIELDS
+            .iter()
+            .find(|f| message.contains(&format!("'{f}'")))
+            .copied()
+            .or_else(|| {
+                if message.starts_with(LIMITS_LENGTH_MESSAGE) {
+                    Some("min_length")
+                } else if message.starts_with(LIMITS_DEPTH_MESSAGE) {
+                    Some("max_depth")
+                } else {
+                    None
+                }
+            }),
+        _ => None,
+    }
+}
+
+const LIMITS_LENGTH_MESSAGE: &str =
+    "Minimale en maximale lengte moeten tussen 1 en 10000 liggen, minimaal niet boven maximaal.";
+const LIMITS_DEPTH_MESSAGE: &str = "De maximale diepte van antwoorden ligt tussen 0 en 10.";
 
 fn check_list<T>(
     field: &'static str,
@@ -348,16 +408,10 @@ fn read_list<T: for<'de> Deserialize<'de>>(text: &str) -> Vec<T> {
 /// Checks post-length and nesting settings together.
 fn check_limits(min: i32, max: i32, depth: i32) -> Result<()> {
     if !(1..=10_000).contains(&max) || !(1..=max).contains(&min) {
-        return Err(Error::invalid(
-            "invalid_field",
-            "Minimale en maximale lengte moeten tussen 1 en 10000 liggen, minimaal niet boven maximaal.",
-        ));
+        return Err(Error::invalid("invalid_field", LIMITS_LENGTH_MESSAGE));
     }
     if !(0..=10).contains(&depth) {
-        return Err(Error::invalid(
-            "invalid_field",
-            "De maximale diepte van antwoorden ligt tussen 0 en 10.",
-        ));
+        return Err(Error::invalid("invalid_field", LIMITS_DEPTH_MESSAGE));
     }
     Ok(())
 }
@@ -385,6 +439,14 @@ impl Service {
             .ok_or_else(|| Error::not_found("case_not_found"))?;
         policy::require_role(actor, case.municipality_id, Role::Admin, "case_not_found")?;
         Ok(case)
+    }
+
+    /// A case as its editor sees it (admins of its municipality only; other staff get
+    /// `forbidden`, outsiders `case_not_found`).
+    pub async fn case_for_editing(&self, actor: &Actor, id: i64) -> Result<CaseView> {
+        let case = self.admin_case(actor, id).await?;
+        let panels = cases::panels_of_case(self.store.db(), id).await?;
+        self.case_view(actor, case, &panels).await
     }
 
     /// Cases the actor may see: a panelist's opened cases and those scheduled to open (a
@@ -569,12 +631,8 @@ impl Service {
             "municipality_not_found",
         )?;
         check_text("title", &new.title, 3)?;
-        if text_length(&new.title) > 200 || text_length(&new.provision) > 200 {
-            return Err(Error::invalid(
-                "invalid_field",
-                "Titel en voorziening zijn hoogstens 200 tekens.",
-            ));
-        }
+        check_short("title", &new.title)?;
+        check_short("provision", &new.provision)?;
         let domain = parse_word(
             "domain",
             &new.domain,
@@ -707,6 +765,7 @@ impl Service {
         let mut am: case::ActiveModel = case.clone().into();
         if let Some(v) = &ch.title {
             check_text("title", v, 3)?;
+            check_short("title", v)?;
             am.title = Set(v.trim().to_owned());
         }
         if let Some(v) = &ch.domain {
@@ -718,6 +777,7 @@ impl Service {
         }
         if let Some(v) = &ch.provision {
             check_text("provision", v, 2)?;
+            check_short("provision", v)?;
             am.provision = Set(v.trim().to_owned());
         }
         if let Some(v) = &ch.outcome {
@@ -1035,5 +1095,34 @@ pub fn event_view(e: case_event::Model) -> EventView {
         post_id: e.post_id,
         data: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
         at: e.created_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_their_field() {
+        let field = |r: Result<()>| r.err().as_ref().and_then(error_field);
+        assert_eq!(
+            field(check_text("situation", "kort", 10)),
+            Some("situation")
+        );
+        assert_eq!(
+            field(check_short("provision", &"x".repeat(201))),
+            Some("provision")
+        );
+        assert_eq!(field(check_limits(50, 10, 3)), Some("min_length"));
+        assert_eq!(field(check_limits(1, 10, 11)), Some("max_depth"));
+        assert_eq!(
+            field(check_list("frame", &[String::new()], |s| vec![s.as_str()])),
+            Some("frame")
+        );
+        assert_eq!(
+            error_field(&Error::invalid("unknown_panel", "x")),
+            Some("panels")
+        );
+        assert_eq!(error_field(&Error::conflict("no_panels", "x")), None);
     }
 }

@@ -326,3 +326,42 @@ pub async fn set_profile<C: ConnectionTrait>(
     am.wmo_experience = Set(wmo_experience);
     am.update(db).await
 }
+
+/// How many panelists a panel has.
+pub async fn count_panelists_of_panel<C: ConnectionTrait>(
+    db: &C,
+    panel_id: i64,
+) -> Result<u64, DbErr> {
+    panelist::Entity::find()
+        .filter(panelist::Column::PanelId.eq(panel_id))
+        .count(db)
+        .await
+}
+
+/// Every role granted in a municipality, oldest first.
+pub async fn roles_in_municipality<C: ConnectionTrait>(
+    db: &C,
+    municipality_id: i64,
+) -> Result<Vec<staff_role::Model>, DbErr> {
+    staff_role::Entity::find()
+        .filter(staff_role::Column::MunicipalityId.eq(municipality_id))
+        .order_by_asc(staff_role::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Takes a role away; whether there was one to take.
+pub async fn revoke_role<C: ConnectionTrait>(
+    db: &C,
+    staff_id: i64,
+    municipality_id: i64,
+    role: &str,
+) -> Result<bool, DbErr> {
+    let res = staff_role::Entity::delete_many()
+        .filter(staff_role::Column::StaffId.eq(staff_id))
+        .filter(staff_role::Column::MunicipalityId.eq(municipality_id))
+        .filter(staff_role::Column::Role.eq(role))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}

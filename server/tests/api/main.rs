@@ -12,3 +12,4 @@ mod posts;
 mod profile;
 mod realtime;
 mod report;
+mod staff_pages;

@@ -1,10 +1,1509 @@
-//! TODO-FREE STUB: the staff pages (filled in next).
+//! The staff pages under `/beheer`: the start page with every case per municipality,
+//! the case editor with a preview as panelists will see it, scheduling, opening and
+//! closing, panels with invitations (a CSV for the mail merge), and staff accounts.
+//! Forms re-render with the error beside its field and every typed value kept, or
+//! redirect with `?ok=KEY` for a confirmation.
 
+use askama::Template;
 use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
 
+use super::{Chrome, SessionForm, Viewer, render, see_other};
+use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role};
 use crate::http::AppState;
+use crate::http::extract::{Path, Query};
+use crate::service::cases::{CaseChanges, CaseView, FrameItem, NewCase, Schedule, TrailStep};
+use crate::service::export::csv_safe;
+use crate::service::panels::{Invitation, PanelSummary, Workplace};
+use crate::service::policy::StaffActor;
+use crate::service::{AuditContext, Error};
+use crate::web::i18n::Tr;
+use crate::web::view::{datetime_local, local_time, paragraphs, parse_datetime_local};
 
 /// The staff routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/beheer", get(start))
+        .route("/beheer/casus/nieuw", get(new_case_page).post(new_case))
+        .route(
+            "/beheer/casus/{id}/bewerken",
+            get(edit_case_page).post(edit_case),
+        )
+        .route("/beheer/casus/{id}/planning", post(schedule_case))
+        .route("/beheer/casus/{id}/openen", post(open_case))
+        .route("/beheer/casus/{id}/sluiten", post(close_case))
+        .route("/beheer/panels", get(panels_page).post(add_panel))
+        .route("/beheer/panels/{slug}/uitnodigingen", post(invites))
+        .route("/beheer/medewerkers", get(people_page).post(add_person))
+        .route("/beheer/medewerkers/{id}/rol-intrekken", post(revoke_role))
+}
+
+/// Blank empty rows of the repeated legal-frame and trail fieldsets (the script adds
+/// more on request).
+const SPARE_ROWS: usize = 2;
+
+/// A confirmation key from `?ok=`, when it is a plain word.
+fn flash(t: &Tr, ok: Option<&str>) -> Option<String> {
+    ok.filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(|k| t.of("staff.flash", k))
+}
+
+/// `?ok=KEY` and `?gemeente=SLUG`.
+#[derive(Deserialize, Default)]
+pub struct StaffQuery {
+    #[serde(default)]
+    ok: Option<String>,
+    #[serde(default)]
+    gemeente: Option<String>,
+}
+
+/// The staff member, or a redirect / refusal page.
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the page's whole answer, returned at once"
+)]
+fn staff_of(v: &Viewer) -> Result<&StaffActor, Response> {
+    v.require_staff().map(|(_, s)| s)
+}
+
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the page's whole answer, returned at once"
+)]
+fn actor_of(v: &Viewer) -> Result<&crate::service::policy::Actor, Response> {
+    v.require_staff().map(|(a, _)| &a.actor)
+}
+
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is the page's whole answer, returned at once"
+)]
+fn audit_ctx(v: &Viewer) -> Result<AuditContext, Response> {
+    actor_of(v).map(|a| AuditContext::new(a, v.ip))
+}
+
+fn need_admin() -> Error {
+    Error::forbidden(
+        "forbidden",
+        "Hiervoor is de rol 'admin' nodig in een gemeente.",
+    )
+}
+
+/// A municipality to switch to in the page's municipality menu.
+struct Place {
+    slug: String,
+    name: String,
+    current: bool,
+}
+
+/// The municipalities the viewer administers, and the one chosen (`?gemeente=`, else
+/// the first).
+async fn admin_places(
+    state: &AppState,
+    v: &Viewer,
+    chosen: Option<&str>,
+) -> Result<(Vec<Place>, Workplace), Response> {
+    let actor = actor_of(v)?;
+    let places: Vec<Workplace> = match state.service.workplaces(actor).await {
+        Ok(w) => w.into_iter().filter(Workplace::is_admin).collect(),
+        Err(e) => return Err(v.fail(e)),
+    };
+    let current = match chosen {
+        Some(slug) => places.iter().find(|w| w.slug == slug),
+        None => places.first(),
+    };
+    let Some(current) = current.cloned() else {
+        return Err(match chosen {
+            Some(_) if !places.is_empty() => v.fail(Error::not_found("municipality_not_found")),
+            _ => v.fail(need_admin()),
+        });
+    };
+    let list = places
+        .into_iter()
+        .map(|w| Place {
+            current: w.slug == current.slug,
+            slug: w.slug,
+            name: w.name,
+        })
+        .collect();
+    Ok((list, current))
+}
+
+// ---------------------------------------------------------------------------------
+// Start page
+
+struct CaseRow {
+    id: i64,
+    title: String,
+    status: &'static str,
+    status_key: String,
+    opens: String,
+    closes: String,
+}
+
+struct PlaceCases {
+    slug: String,
+    name: String,
+    is_admin: bool,
+    cases: Vec<CaseRow>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_home.html")]
+struct StartPage {
+    t: Tr,
+    c: Chrome,
+    places: Vec<PlaceCases>,
+    any_admin: bool,
+    flash: Option<String>,
+}
+
+/// `GET /beheer`: every case per municipality, with links to the editor, panels and
+/// staff for admins. Moderators without another role go to their queues.
+pub async fn start(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<StaffQuery>,
+) -> Response {
+    let s = match staff_of(&v) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if s.roles.iter().all(|r| r.role == Role::Moderator) {
+        return see_other("/moderatie");
+    }
+    let actor = match actor_of(&v) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (workplaces, cases) = match (
+        state.service.workplaces(actor).await,
+        state.service.list_cases(actor, None).await,
+    ) {
+        (Ok(w), Ok(c)) => (w, c),
+        (Err(e), _) | (_, Err(e)) => return v.fail(e),
+    };
+    let places: Vec<PlaceCases> = workplaces
+        .into_iter()
+        .filter(|w| w.roles.iter().any(|r| *r != Role::Moderator))
+        .map(|w| PlaceCases {
+            is_admin: w.is_admin(),
+            cases: cases
+                .iter()
+                .filter(|c| c.municipality == w.slug)
+                .map(|c| CaseRow {
+                    id: c.id,
+                    title: c.title.clone(),
+                    status: c.status.as_str(),
+                    status_key: format!("status.{}", c.status.as_str()),
+                    opens: c.opens_at.map(local_time).unwrap_or_default(),
+                    closes: c.closes_at.map(local_time).unwrap_or_default(),
+                })
+                .collect(),
+            slug: w.slug,
+            name: w.name,
+        })
+        .collect();
+    render(&StartPage {
+        t: v.t,
+        c: v.chrome("staff"),
+        any_admin: places.iter().any(|p| p.is_admin),
+        flash: flash(&v.t, q.ok.as_deref()),
+        places,
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Case editor
+
+/// Errors tied to form fields by name.
+#[derive(Default)]
+struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    fn set(&mut self, field: &'static str, message: String) {
+        self.0.push((field, message));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Clone, Default)]
+struct FrameRow {
+    title: String,
+    text: String,
+}
+
+#[derive(Clone, Default)]
+struct TrailRow {
+    date: String,
+    step: String,
+    text: String,
+}
+
+/// Every field of the case form, as typed.
+#[derive(Clone, Default)]
+struct CaseFields {
+    municipality: String,
+    title: String,
+    domain: String,
+    provision: String,
+    outcome: String,
+    summary: String,
+    situation: String,
+    decision: String,
+    considerations: String,
+    questions: String,
+    frame: Vec<FrameRow>,
+    trail: Vec<TrailRow>,
+    panels: Vec<String>,
+    moderation_mode: String,
+    min_length: String,
+    max_length: String,
+    max_depth: String,
+    allow_links: bool,
+    hide_tallies_until_reacted: bool,
+    hold_first_post: bool,
+    response: String,
+    action: String,
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl CaseFields {
+    /// The form of a new case, with the service's defaults.
+    fn blank(municipality: &str) -> CaseFields {
+        CaseFields {
+            municipality: municipality.to_owned(),
+            domain: LegalDomain::Wmo.as_str().to_owned(),
+            moderation_mode: ModerationMode::Post.as_str().to_owned(),
+            min_length: "20".into(),
+            max_length: "2000".into(),
+            max_depth: "3".into(),
+            hide_tallies_until_reacted: true,
+            ..CaseFields::default()
+        }
+    }
+
+    /// The form filled from a stored case.
+    fn of_case(c: &CaseView) -> CaseFields {
+        CaseFields {
+            municipality: c.municipality.clone(),
+            title: c.title.clone(),
+            domain: c.domain.as_str().to_owned(),
+            provision: c.provision.clone(),
+            outcome: c.outcome.as_str().to_owned(),
+            summary: c.summary.clone(),
+            situation: c.situation.clone(),
+            decision: c.decision.clone(),
+            considerations: c
+                .considerations
+                .iter()
+                .map(|s| one_line(s))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            questions: c
+                .questions
+                .iter()
+                .map(|s| one_line(s))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            frame: c
+                .frame
+                .iter()
+                .map(|f| FrameRow {
+                    title: f.title.clone(),
+                    text: f.text.clone(),
+                })
+                .collect(),
+            trail: c
+                .trail
+                .iter()
+                .map(|s| TrailRow {
+                    date: s.date.clone().unwrap_or_default(),
+                    step: s.step.clone(),
+                    text: s.text.clone(),
+                })
+                .collect(),
+            panels: c.panels.clone().unwrap_or_default(),
+            moderation_mode: c.moderation_mode.as_str().to_owned(),
+            min_length: c.min_length.to_string(),
+            max_length: c.max_length.to_string(),
+            max_depth: c.max_depth.to_string(),
+            allow_links: c.allow_links,
+            hide_tallies_until_reacted: c.hide_tallies_until_reacted,
+            hold_first_post: c.hold_first_post,
+            response: c.response.clone().unwrap_or_default(),
+            action: String::new(),
+        }
+    }
+
+    /// The form from posted pairs; repeated names (`panels`, `frame_title`, …) keep
+    /// their order.
+    fn from_pairs(pairs: Vec<(String, String)>) -> CaseFields {
+        let mut f = CaseFields::default();
+        let (mut frame_titles, mut frame_texts) = (Vec::new(), Vec::new());
+        let (mut dates, mut steps, mut texts) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, v) in pairs {
+            match k.as_str() {
+                "gemeente" => f.municipality = v,
+                "title" => f.title = v,
+                "domain" => f.domain = v,
+                "provision" => f.provision = v,
+                "outcome" => f.outcome = v,
+                "summary" => f.summary = v,
+                "situation" => f.situation = v,
+                "decision" => f.decision = v,
+                "considerations" => f.considerations = v,
+                "questions" => f.questions = v,
+                "frame_title" => frame_titles.push(v),
+                "frame_text" => frame_texts.push(v),
+                "trail_date" => dates.push(v),
+                "trail_step" => steps.push(v),
+                "trail_text" => texts.push(v),
+                "panels" => f.panels.push(v),
+                "moderation_mode" => f.moderation_mode = v,
+                "min_length" => f.min_length = v,
+                "max_length" => f.max_length = v,
+                "max_depth" => f.max_depth = v,
+                "allow_links" => f.allow_links = true,
+                "hide_tallies_until_reacted" => f.hide_tallies_until_reacted = true,
+                "hold_first_post" => f.hold_first_post = true,
+                "response" => f.response = v,
+                "actie" => f.action = v,
+                _ => {}
+            }
+        }
+        let n = frame_titles.len().max(frame_texts.len());
+        f.frame = (0..n)
+            .map(|i| FrameRow {
+                title: frame_titles.get(i).cloned().unwrap_or_default(),
+                text: frame_texts.get(i).cloned().unwrap_or_default(),
+            })
+            .filter(|r| !(r.title.trim().is_empty() && r.text.trim().is_empty()))
+            .collect();
+        let n = dates.len().max(steps.len()).max(texts.len());
+        f.trail = (0..n)
+            .map(|i| TrailRow {
+                date: dates.get(i).cloned().unwrap_or_default(),
+                step: steps.get(i).cloned().unwrap_or_default(),
+                text: texts.get(i).cloned().unwrap_or_default(),
+            })
+            .filter(|r| {
+                !(r.date.trim().is_empty() && r.step.trim().is_empty() && r.text.trim().is_empty())
+            })
+            .collect();
+        f
+    }
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn frame_items(&self) -> Vec<FrameItem> {
+        self.frame
+            .iter()
+            .map(|r| FrameItem {
+                title: r.title.trim().to_owned(),
+                text: r.text.trim().to_owned(),
+            })
+            .collect()
+    }
+
+    fn trail_steps(&self) -> Vec<TrailStep> {
+        self.trail
+            .iter()
+            .map(|r| TrailStep {
+                date: Some(r.date.trim().to_owned()).filter(|d| !d.is_empty()),
+                step: r.step.trim().to_owned(),
+                text: r.text.trim().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The three numbers, or errors beside the fields that hold no whole number.
+    fn numbers(&self, t: &Tr, errors: &mut FieldErrors) -> Option<(i32, i32, i32)> {
+        let mut parse = |field: &'static str, value: &str| match value.trim().parse::<i32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.set(field, t.t("staff.editor.number_invalid").to_owned());
+                None
+            }
+        };
+        let min = parse("min_length", &self.min_length);
+        let max = parse("max_length", &self.max_length);
+        let depth = parse("max_depth", &self.max_depth);
+        Some((min?, max?, depth?))
+    }
+
+    fn to_new_case(&self, (min, max, depth): (i32, i32, i32)) -> NewCase {
+        NewCase {
+            municipality: self.municipality.clone(),
+            title: self.title.clone(),
+            domain: self.domain.clone(),
+            provision: self.provision.clone(),
+            outcome: self.outcome.clone(),
+            summary: self.summary.clone(),
+            situation: self.situation.clone(),
+            decision: self.decision.clone(),
+            considerations: Self::lines(&self.considerations),
+            frame: self.frame_items(),
+            trail: self.trail_steps(),
+            questions: Self::lines(&self.questions),
+            panels: self.panels.clone(),
+            moderation_mode: Some(self.moderation_mode.clone()),
+            min_length: Some(min),
+            max_length: Some(max),
+            max_depth: Some(depth),
+            allow_links: Some(self.allow_links),
+            hide_tallies_until_reacted: Some(self.hide_tallies_until_reacted),
+            hold_first_post: Some(self.hold_first_post),
+        }
+    }
+
+    fn changes(&self, numbers: (i32, i32, i32)) -> CaseChanges {
+        let n = self.to_new_case(numbers);
+        CaseChanges {
+            title: Some(n.title),
+            domain: Some(n.domain),
+            provision: Some(n.provision),
+            outcome: Some(n.outcome),
+            summary: Some(n.summary),
+            situation: Some(n.situation),
+            decision: Some(n.decision),
+            considerations: Some(n.considerations),
+            frame: Some(n.frame),
+            trail: Some(n.trail),
+            questions: Some(n.questions),
+            panels: Some(n.panels),
+            moderation_mode: n.moderation_mode,
+            min_length: n.min_length,
+            max_length: n.max_length,
+            max_depth: n.max_depth,
+            allow_links: n.allow_links,
+            hide_tallies_until_reacted: n.hide_tallies_until_reacted,
+            hold_first_post: n.hold_first_post,
+            response: None,
+        }
+    }
+
+    fn preview(&self) -> Preview {
+        Preview {
+            title: self.title.trim().to_owned(),
+            domain_key: format!("domain.{}", self.domain),
+            provision: self.provision.trim().to_owned(),
+            outcome_key: Outcome::parse(&self.outcome)
+                .map(|o| format!("outcome.{}", o.as_str()))
+                .unwrap_or_default(),
+            summary: self.summary.trim().to_owned(),
+            situation: paragraphs(&self.situation),
+            decision: paragraphs(&self.decision),
+            considerations: Self::lines(&self.considerations),
+            frame: self.frame_items(),
+            trail: self.trail_steps(),
+            questions: Self::lines(&self.questions),
+            hide_tallies: self.hide_tallies_until_reacted,
+        }
+    }
+}
+
+/// The case as panelists will see it, from the form as typed.
+struct Preview {
+    title: String,
+    domain_key: String,
+    provision: String,
+    outcome_key: String,
+    summary: String,
+    situation: Vec<String>,
+    decision: Vec<String>,
+    considerations: Vec<String>,
+    frame: Vec<FrameItem>,
+    trail: Vec<TrailStep>,
+    questions: Vec<String>,
+    hide_tallies: bool,
+}
+
+struct PanelChoice {
+    slug: String,
+    name: String,
+    members: u64,
+    checked: bool,
+}
+
+/// The status part of the editor: what can be done next.
+#[derive(Default)]
+struct StatusPart {
+    opens_text: String,
+    closes_text: String,
+    opens_at: String,
+    closes_at: String,
+    can_schedule: bool,
+    can_open: bool,
+    can_close: bool,
+    schedule_error: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_case_editor.html")]
+struct EditorPage {
+    t: Tr,
+    c: Chrome,
+    case_id: Option<i64>,
+    action: String,
+    status_key: String,
+    editable: bool,
+    places: Vec<Place>,
+    f: CaseFields,
+    e: FieldErrors,
+    form_error: Option<String>,
+    panels: Vec<PanelChoice>,
+    domains: Vec<(&'static str, String)>,
+    outcomes: Vec<(&'static str, String)>,
+    modes: Vec<(&'static str, String)>,
+    frame_rows: Vec<(usize, FrameRow)>,
+    trail_rows: Vec<(usize, TrailRow)>,
+    preview: Option<Preview>,
+    flash: Option<String>,
+    status: StatusPart,
+}
+
+/// What to show besides the case: a failed form, a preview, a confirmation.
+#[derive(Default)]
+struct EditorExtras {
+    fields: Option<CaseFields>,
+    errors: FieldErrors,
+    form_error: Option<String>,
+    preview: bool,
+    flash: Option<String>,
+    schedule_error: Option<String>,
+    status_error: Option<String>,
+    schedule_values: Option<(String, String)>,
+}
+
+fn choices<T: Copy>(
+    all: &[T],
+    word: fn(T) -> &'static str,
+    prefix: &str,
+) -> Vec<(&'static str, String)> {
+    all.iter()
+        .map(|v| (word(*v), format!("{prefix}.{}", word(*v))))
+        .collect()
+}
+
+fn rows<T: Clone + Default>(items: &[T]) -> Vec<(usize, T)> {
+    items
+        .iter()
+        .cloned()
+        .chain(std::iter::repeat_n(T::default(), SPARE_ROWS))
+        .enumerate()
+        .collect()
+}
+
+/// Renders the editor of a new case (`case` is `None`) or of a stored one.
+async fn render_editor(
+    state: &AppState,
+    v: &Viewer,
+    case: Option<&CaseView>,
+    municipality: &str,
+    places: Vec<Place>,
+    extras: EditorExtras,
+    code: StatusCode,
+) -> Response {
+    let actor = match actor_of(v) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let panel_list: Vec<PanelSummary> = match state.service.list_panels(actor, municipality).await {
+        Ok(p) => p,
+        Err(e) => return v.fail(e),
+    };
+    let f = extras.fields.unwrap_or_else(|| match case {
+        Some(c) => CaseFields::of_case(c),
+        None => CaseFields::blank(municipality),
+    });
+    let panels = panel_list
+        .into_iter()
+        .map(|p| PanelChoice {
+            checked: f.panels.contains(&p.slug),
+            slug: p.slug,
+            name: p.name,
+            members: p.members,
+        })
+        .collect();
+    let mut status = StatusPart {
+        schedule_error: extras.schedule_error,
+        error: extras.status_error,
+        ..StatusPart::default()
+    };
+    let (case_id, action, status_key, editable) = match case {
+        Some(c) => {
+            status.opens_text = c.opens_at.map(local_time).unwrap_or_default();
+            status.closes_text = c.closes_at.map(local_time).unwrap_or_default();
+            (status.opens_at, status.closes_at) = extras.schedule_values.unwrap_or_else(|| {
+                (
+                    c.opens_at.map(datetime_local).unwrap_or_default(),
+                    c.closes_at.map(datetime_local).unwrap_or_default(),
+                )
+            });
+            status.can_schedule = c.status.editable();
+            status.can_open = c.status.editable();
+            status.can_close = c.status == CaseStatus::Open;
+            (
+                Some(c.id),
+                format!("/beheer/casus/{}/bewerken", c.id),
+                format!("status.{}", c.status.as_str()),
+                c.status.editable(),
+            )
+        }
+        None => (
+            None,
+            "/beheer/casus/nieuw".to_owned(),
+            "status.draft".to_owned(),
+            true,
+        ),
+    };
+    let page = EditorPage {
+        t: v.t,
+        c: v.chrome("staff"),
+        case_id,
+        action,
+        status_key,
+        editable,
+        places,
+        preview: extras.preview.then(|| f.preview()),
+        frame_rows: rows(&f.frame),
+        trail_rows: rows(&f.trail),
+        f,
+        e: extras.errors,
+        form_error: extras.form_error,
+        panels,
+        domains: choices(LegalDomain::ALL, LegalDomain::as_str, "domain"),
+        outcomes: choices(Outcome::ALL, Outcome::as_str, "outcome"),
+        modes: choices(
+            ModerationMode::ALL,
+            ModerationMode::as_str,
+            "staff.editor.mode",
+        ),
+        flash: extras.flash,
+        status,
+    };
+    let mut resp = (code, render(&page)).into_response();
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// Puts a service error beside its field, or above the form.
+fn place_error(t: &Tr, e: &Error, extras: &mut EditorExtras) {
+    let mut message = t.error(e.code(), &e.message());
+    match crate::service::cases::error_field(e) {
+        Some(field) => {
+            let label = t.t(&format!("staff.editor.{field}")).to_owned();
+            message = message.replace(&format!("'{field}'"), &format!("‘{label}’"));
+            extras.errors.set(field, message);
+        }
+        None => extras.form_error = Some(message),
+    }
+}
+
+/// `GET /beheer/casus/nieuw?gemeente=SLUG`: the form for a new case (admins).
+pub async fn new_case_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<StaffQuery>,
+) -> Response {
+    let (places, current) = match admin_places(&state, &v, q.gemeente.as_deref()).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    render_editor(
+        &state,
+        &v,
+        None,
+        &current.slug,
+        places,
+        EditorExtras::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /beheer/casus/nieuw`: previews or creates a case as a draft.
+pub async fn new_case(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<Vec<(String, String)>>,
+) -> Response {
+    let f = CaseFields::from_pairs(form);
+    let (places, current) = match admin_places(&state, &v, Some(&f.municipality)).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut extras = EditorExtras::default();
+    if f.action == "voorbeeld" {
+        extras.preview = true;
+        extras.fields = Some(f);
+        return render_editor(
+            &state,
+            &v,
+            None,
+            &current.slug,
+            places,
+            extras,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let Some(numbers) = f.numbers(&v.t, &mut extras.errors) else {
+        extras.fields = Some(f);
+        return render_editor(
+            &state,
+            &v,
+            None,
+            &current.slug,
+            places,
+            extras,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    match state
+        .service
+        .create_case(actor, f.to_new_case(numbers), &ctx)
+        .await
+    {
+        Ok(c) => see_other(&format!("/beheer/casus/{}/bewerken?ok=created", c.id)),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            place_error(&v.t, &e, &mut extras);
+            extras.fields = Some(f);
+            render_editor(&state, &v, None, &current.slug, places, extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// Loads a case for its editor and renders the page.
+async fn editor_for(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+    extras: EditorExtras,
+    code: StatusCode,
+) -> Response {
+    let actor = match actor_of(v) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let case = match state.service.case_for_editing(actor, id).await {
+        Ok(c) => c,
+        Err(e) => return v.fail(e),
+    };
+    render_editor(
+        state,
+        v,
+        Some(&case),
+        &case.municipality,
+        Vec::new(),
+        extras,
+        code,
+    )
+    .await
+}
+
+/// `GET /beheer/casus/{id}/bewerken`: the form of a stored case with its status
+/// actions (admins).
+pub async fn edit_case_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<StaffQuery>,
+) -> Response {
+    let extras = EditorExtras {
+        flash: flash(&v.t, q.ok.as_deref()),
+        ..EditorExtras::default()
+    };
+    editor_for(&state, &v, id, extras, StatusCode::OK).await
+}
+
+/// `POST /beheer/casus/{id}/bewerken`: previews or saves changes. Until the case
+/// opens every field can change; after that only the municipality's response.
+pub async fn edit_case(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<Vec<(String, String)>>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let case = match state.service.case_for_editing(actor, id).await {
+        Ok(c) => c,
+        Err(e) => return v.fail(e),
+    };
+    let mut f = CaseFields::from_pairs(form);
+    f.municipality = case.municipality.clone();
+    let mut extras = EditorExtras::default();
+    let changes = if case.status.editable() {
+        if f.action == "voorbeeld" {
+            extras.preview = true;
+            extras.fields = Some(f);
+            return editor_for(&state, &v, id, extras, StatusCode::OK).await;
+        }
+        match f.numbers(&v.t, &mut extras.errors) {
+            Some(n) => f.changes(n),
+            None => {
+                extras.fields = Some(f);
+                return editor_for(&state, &v, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        }
+    } else {
+        CaseChanges {
+            response: Some(f.response.clone()),
+            ..CaseChanges::default()
+        }
+    };
+    match state.service.update_case(actor, id, changes, &ctx).await {
+        Ok(_) => see_other(&format!("/beheer/casus/{id}/bewerken?ok=saved")),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            place_error(&v.t, &e, &mut extras);
+            if !case.status.editable() {
+                let mut kept = CaseFields::of_case(&case);
+                kept.response = f.response;
+                f = kept;
+            }
+            extras.fields = Some(f);
+            editor_for(&state, &v, id, extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The scheduling form.
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    opens_at: String,
+    #[serde(default)]
+    closes_at: String,
+}
+
+/// `POST /beheer/casus/{id}/planning`: sets when the case opens and closes (Dutch
+/// local time).
+pub async fn schedule_case(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<ScheduleForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let mut extras = EditorExtras {
+        schedule_values: Some((form.opens_at.clone(), form.closes_at.clone())),
+        ..EditorExtras::default()
+    };
+    let opens = parse_datetime_local(&form.opens_at);
+    let closes = if form.closes_at.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_datetime_local(&form.closes_at).map(Some).ok_or(())
+    };
+    let (Some(opens_at), Ok(closes_at)) = (opens, closes) else {
+        extras.schedule_error = Some(v.t.t("staff.status.time_invalid").to_owned());
+        return editor_for(&state, &v, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    match state
+        .service
+        .schedule_case(
+            actor,
+            id,
+            Schedule {
+                opens_at,
+                closes_at,
+            },
+            &ctx,
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/beheer/casus/{id}/bewerken?ok=scheduled#status")),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            extras.schedule_error = Some(v.t.error(e.code(), &e.message()));
+            editor_for(&state, &v, id, extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// Opens or closes a case now, back to the editor with a confirmation or the reason
+/// it could not.
+async fn transition(state: &AppState, v: &Viewer, id: i64, open: bool) -> Response {
+    let (actor, ctx) = match (actor_of(v), audit_ctx(v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let result = if open {
+        state.service.open_case(actor, id, &ctx).await
+    } else {
+        state.service.close_case(actor, id, &ctx).await
+    };
+    match result {
+        Ok(_) => see_other(&format!(
+            "/beheer/casus/{id}/bewerken?ok={}#status",
+            if open { "opened" } else { "closed" }
+        )),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            let extras = EditorExtras {
+                status_error: Some(v.t.error(e.code(), &e.message())),
+                ..EditorExtras::default()
+            };
+            editor_for(state, v, id, extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// `POST /beheer/casus/{id}/openen`: opens the case now.
+pub async fn open_case(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, .. }: SessionForm<serde::de::IgnoredAny>,
+) -> Response {
+    transition(&state, &v, id, true).await
+}
+
+/// `POST /beheer/casus/{id}/sluiten`: closes the case now.
+pub async fn close_case(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, .. }: SessionForm<serde::de::IgnoredAny>,
+) -> Response {
+    transition(&state, &v, id, false).await
+}
+
+// ---------------------------------------------------------------------------------
+// Panels and invitations
+
+#[derive(Template)]
+#[template(path = "staff_panels.html")]
+struct PanelsPage {
+    t: Tr,
+    c: Chrome,
+    places: Vec<Place>,
+    municipality: String,
+    municipality_name: String,
+    panels: Vec<PanelSummary>,
+    name: String,
+    slug: String,
+    e: FieldErrors,
+    form_error: Option<String>,
+    invite_slug: String,
+    invite_count: String,
+    invite_error: Option<String>,
+    max_invites: u32,
+    flash: Option<String>,
+}
+
+/// A failed panel or invitation form.
+#[derive(Default)]
+struct PanelsExtras {
+    name: String,
+    slug: String,
+    errors: FieldErrors,
+    form_error: Option<String>,
+    invite_slug: String,
+    invite_count: String,
+    invite_error: Option<String>,
+    flash: Option<String>,
+}
+
+async fn render_panels(
+    state: &AppState,
+    v: &Viewer,
+    chosen: Option<&str>,
+    extras: PanelsExtras,
+    code: StatusCode,
+) -> Response {
+    let (places, current) = match admin_places(state, v, chosen).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let actor = match actor_of(v) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let panels = match state.service.list_panels(actor, &current.slug).await {
+        Ok(p) => p,
+        Err(e) => return v.fail(e),
+    };
+    let page = PanelsPage {
+        t: v.t,
+        c: v.chrome("staff"),
+        places,
+        municipality: current.slug,
+        municipality_name: current.name,
+        panels,
+        name: extras.name,
+        slug: extras.slug,
+        e: extras.errors,
+        form_error: extras.form_error,
+        invite_slug: extras.invite_slug,
+        invite_count: extras.invite_count,
+        invite_error: extras.invite_error,
+        max_invites: crate::service::panels::MAX_WEB_INVITES,
+        flash: extras.flash,
+    };
+    (code, render(&page)).into_response()
+}
+
+/// `GET /beheer/panels?gemeente=SLUG`: the municipality's panels (admins).
+pub async fn panels_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<StaffQuery>,
+) -> Response {
+    let extras = PanelsExtras {
+        flash: flash(&v.t, q.ok.as_deref()),
+        ..PanelsExtras::default()
+    };
+    render_panels(&state, &v, q.gemeente.as_deref(), extras, StatusCode::OK).await
+}
+
+/// The new-panel form.
+#[derive(Deserialize)]
+pub struct PanelForm {
+    #[serde(default)]
+    gemeente: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: String,
+}
+
+/// `POST /beheer/panels`: creates a panel.
+pub async fn add_panel(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<PanelForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    match state
+        .service
+        .add_panel(actor, &form.gemeente, &form.slug, &form.name, &ctx)
+        .await
+    {
+        Ok(_) => see_other(&format!(
+            "/beheer/panels?gemeente={}&ok=panel_created",
+            form.gemeente
+        )),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            let message = v.t.error(e.code(), &e.message());
+            let mut extras = PanelsExtras {
+                name: form.name,
+                slug: form.slug,
+                ..PanelsExtras::default()
+            };
+            match e.code() {
+                "invalid_name" => extras.errors.set("name", message),
+                "invalid_slug" | "slug_taken" => extras.errors.set("slug", message),
+                _ => extras.form_error = Some(message),
+            }
+            render_panels(&state, &v, Some(&form.gemeente), extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The invitation form.
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    gemeente: String,
+    #[serde(default)]
+    count: String,
+}
+
+/// The invitations as CSV for the mail merge, in the shape of the command line's
+/// `invites create`, every cell safe from spreadsheet formulas.
+fn invitations_csv(list: &[Invitation]) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Internal(format!("csv: {e}"));
+    w.write_record(["code", "pseudonym", "panel", "panel_name", "municipality"])
+        .map_err(fail)?;
+    for i in list {
+        w.write_record([
+            csv_safe(&i.code),
+            csv_safe(&i.pseudonym),
+            csv_safe(&i.panel),
+            csv_safe(&i.panel_name),
+            csv_safe(&i.municipality),
+        ])
+        .map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Internal(format!("csv: {e}")))
+}
+
+/// `POST /beheer/panels/{slug}/uitnodigingen`: creates invitations and answers with
+/// the CSV download. The codes exist only in this answer.
+pub async fn invites(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    SessionForm { viewer: v, form }: SessionForm<InviteForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let failed = |message: String| PanelsExtras {
+        invite_slug: slug.clone(),
+        invite_count: form.count.clone(),
+        invite_error: Some(message),
+        ..PanelsExtras::default()
+    };
+    let Ok(count) = form.count.trim().parse::<u32>() else {
+        let extras = failed(v.t.t("staff.panels.count_invalid").to_owned());
+        return render_panels(
+            &state,
+            &v,
+            Some(&form.gemeente),
+            extras,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let list = match state
+        .service
+        .invite_panelists(actor, &slug, count, &ctx)
+        .await
+    {
+        Ok(l) => l,
+        Err(e @ Error::Invalid { .. }) => {
+            let code = crate::http::error::status_of(&e);
+            let extras = failed(v.t.error(e.code(), &e.message()));
+            return render_panels(&state, &v, Some(&form.gemeente), extras, code).await;
+        }
+        Err(e) => return v.fail(e),
+    };
+    let body = match invitations_csv(&list) {
+        Ok(b) => b,
+        Err(e) => return v.fail(e),
+    };
+    tracing::info!(panel = %slug, count = list.len(), "invitations downloaded");
+    // The slug holds only a-z, 0-9 and '-' (the service checks), so it is safe in the
+    // header.
+    let disposition = format!("attachment; filename=uitnodigingen-{slug}.csv");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------
+// Staff accounts
+
+struct MemberRow {
+    id: i64,
+    name: String,
+    email: String,
+    /// `(word, label key, name of the revoke button for screen readers)`.
+    roles: Vec<(&'static str, String, String)>,
+    last_login: String,
+    me: bool,
+    disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_people.html")]
+struct PeoplePage {
+    t: Tr,
+    c: Chrome,
+    places: Vec<Place>,
+    municipality: String,
+    municipality_name: String,
+    members: Vec<MemberRow>,
+    email: String,
+    name: String,
+    role: String,
+    roles: Vec<(&'static str, String)>,
+    e: FieldErrors,
+    form_error: Option<String>,
+    flash: Option<String>,
+}
+
+/// A failed staff form.
+#[derive(Default)]
+struct PeopleExtras {
+    email: String,
+    name: String,
+    role: String,
+    errors: FieldErrors,
+    form_error: Option<String>,
+    flash: Option<String>,
+}
+
+async fn render_people(
+    state: &AppState,
+    v: &Viewer,
+    chosen: Option<&str>,
+    extras: PeopleExtras,
+    code: StatusCode,
+) -> Response {
+    let (places, current) = match admin_places(state, v, chosen).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (actor, me) = match (actor_of(v), staff_of(v)) {
+        (Ok(a), Ok(s)) => (a, s.id),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let list = match state.service.list_staff(actor, &current.slug).await {
+        Ok(l) => l,
+        Err(e) => return v.fail(e),
+    };
+    let members = list
+        .into_iter()
+        .map(|s| MemberRow {
+            me: s.id == me,
+            id: s.id,
+            email: s.email,
+            roles: s
+                .roles
+                .iter()
+                .map(|r| {
+                    let label = v.t.of("role", r.as_str());
+                    let what =
+                        v.t.with("staff.people.revoke_what", "role", &label)
+                            .replace("{name}", &s.name);
+                    (r.as_str(), format!("role.{}", r.as_str()), what)
+                })
+                .collect(),
+            name: s.name,
+            last_login: s.last_login_at.map(local_time).unwrap_or_default(),
+            disabled: s.disabled,
+        })
+        .collect();
+    let page = PeoplePage {
+        t: v.t,
+        c: v.chrome("staff"),
+        places,
+        municipality: current.slug,
+        municipality_name: current.name,
+        members,
+        role: if extras.role.is_empty() {
+            Role::Moderator.as_str().to_owned()
+        } else {
+            extras.role
+        },
+        email: extras.email,
+        name: extras.name,
+        roles: choices(Role::ALL, Role::as_str, "role"),
+        e: extras.errors,
+        form_error: extras.form_error,
+        flash: extras.flash,
+    };
+    (code, render(&page)).into_response()
+}
+
+/// `GET /beheer/medewerkers?gemeente=SLUG`: the municipality's staff (admins).
+pub async fn people_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<StaffQuery>,
+) -> Response {
+    let extras = PeopleExtras {
+        flash: flash(&v.t, q.ok.as_deref()),
+        ..PeopleExtras::default()
+    };
+    render_people(&state, &v, q.gemeente.as_deref(), extras, StatusCode::OK).await
+}
+
+/// The new-staff form.
+#[derive(Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    gemeente: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_person_added.html")]
+struct PersonAddedPage {
+    t: Tr,
+    c: Chrome,
+    municipality: String,
+    municipality_name: String,
+    email: String,
+    name: String,
+    role_key: String,
+    password: String,
+}
+
+/// `POST /beheer/medewerkers`: gives someone a role. A new account's generated
+/// password is shown once, on the answer to this post (never stored or sent
+/// elsewhere); an existing account only gains the role.
+pub async fn add_person(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<PersonForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let mut extras = PeopleExtras {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        role: form.role.clone(),
+        ..PeopleExtras::default()
+    };
+    let Some(role) = Role::parse(&form.role) else {
+        extras
+            .errors
+            .set("role", v.t.t("staff.people.role_invalid").to_owned());
+        return render_people(
+            &state,
+            &v,
+            Some(&form.gemeente),
+            extras,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let (places, current) = match admin_places(&state, &v, Some(&form.gemeente)).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    drop(places);
+    match state
+        .service
+        .add_staff(actor, &current.slug, &form.email, &form.name, role, &ctx)
+        .await
+    {
+        Ok(added) => match added.password {
+            Some(password) => {
+                let page = PersonAddedPage {
+                    t: v.t,
+                    c: v.chrome("staff"),
+                    municipality: current.slug,
+                    municipality_name: current.name,
+                    email: added.staff.email,
+                    name: added.staff.name,
+                    role_key: format!("role.{}", role.as_str()),
+                    password,
+                };
+                let mut resp = render(&page);
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("no-store"),
+                );
+                resp
+            }
+            None => see_other(&format!(
+                "/beheer/medewerkers?gemeente={}&ok=role_added",
+                current.slug
+            )),
+        },
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            let message = v.t.error(e.code(), &e.message());
+            match e.code() {
+                "invalid_email" => extras.errors.set("email", message),
+                "invalid_name" => extras.errors.set("name", message),
+                _ => extras.form_error = Some(message),
+            }
+            render_people(&state, &v, Some(&current.slug), extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The revoke button.
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    gemeente: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /beheer/medewerkers/{id}/rol-intrekken`: takes a role away.
+pub async fn revoke_role(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<RevokeForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let Some(role) = Role::parse(&form.role) else {
+        return v.fail(Error::bad_request(
+            "invalid_form",
+            "Het formulier is niet volledig ingevuld.",
+        ));
+    };
+    match state
+        .service
+        .revoke_staff_role(actor, &form.gemeente, id, role, &ctx)
+        .await
+    {
+        Ok(()) => see_other(&format!(
+            "/beheer/medewerkers?gemeente={}&ok=role_revoked",
+            form.gemeente
+        )),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            let extras = PeopleExtras {
+                form_error: Some(v.t.error(e.code(), &e.message())),
+                ..PeopleExtras::default()
+            };
+            render_people(&state, &v, Some(&form.gemeente), extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
 }
