@@ -1,0 +1,130 @@
+// The management pages in a real browser: writing, previewing and opening a case that
+// panelists then see, invitation letters as a CSV download whose codes log in, a new
+// staff account, and the accessibility checks.
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import {
+  TEST_SERVER_ENV,
+  checkA11y,
+  collectErrors,
+  launchBrowser,
+  loginPanelist,
+  loginStaff,
+  newContext,
+  screenshot,
+  startServer,
+} from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  const [s, b] = await Promise.allSettled([
+    startServer({ env: TEST_SERVER_ENV }),
+    launchBrowser(),
+  ]);
+  server = s.value;
+  browser = b.value;
+  for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function context(t, options) {
+  const ctx = await newContext(browser, options);
+  t.after(() => ctx.close());
+  return ctx;
+}
+
+test('an admin writes, previews and opens a case, and panelists see it', async (t) => {
+  const admin = await loginStaff(await context(t), server.url, 'beheer@utrecht.demo');
+  const errors = collectErrors(admin);
+  assert.equal(new URL(admin.url()).pathname, '/beheer');
+  await checkA11y(admin, 'management start page');
+  await screenshot(admin, 'staff-home');
+
+  await admin.locator('#nieuwe-casus-utrecht').click();
+  const title = 'Woningaanpassing: drempelhulpen geweigerd';
+  await admin.locator('#title').fill(title);
+  await admin.locator('#domain').selectOption('wmo');
+  await admin.locator('#provision').fill('Drempelhulpen en een douchestoel');
+  await admin.locator('#outcome-afgewezen').check();
+  await admin.locator('#summary').fill('Een vrouw van 82 vroeg drempelhulpen; de gemeente vindt dat zij die zelf kan betalen.');
+  // Saving without a situation is refused beside the field, keeping what was typed.
+  await admin.locator('#opslaan').click();
+  await admin.locator('#situation-fout').waitFor();
+  assert.equal(await admin.locator('#title').inputValue(), title);
+  await checkA11y(admin, 'case editor with errors');
+
+  await admin.locator('#situation').fill(
+    'Mevrouw A. is 82 en woont alleen. Zij struikelt over de drempels in haar huis en douchen gaat staand niet meer.',
+  );
+  await admin.locator('#decision').fill(
+    'De gemeente wijst de aanvraag af: drempelhulpen en een douchestoel zijn algemeen gebruikelijk en goedkoop.',
+  );
+  await admin.locator('#panel-utrecht').check();
+  await admin.locator('#voorbeeld-bekijken').click();
+  await admin.locator('#voorbeeld').getByRole('heading', { name: title }).waitFor();
+  await checkA11y(admin, 'case editor with preview');
+  await screenshot(admin, 'case-editor');
+
+  await admin.locator('#opslaan').click();
+  await admin.getByText('De casus is opgeslagen als concept.').waitFor();
+  await admin.getByRole('button', { name: 'Nu openen' }).click();
+  await admin.getByText('De casus is nu open voor de panels.').waitFor();
+  // The refused save above answered 422, as it should; nothing else may fail.
+  assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+
+  const panelist = await loginPanelist(await context(t), server.url, 'UTRECHTPANEL2');
+  await panelist.getByRole('link', { name: title }).click();
+  await panelist.getByText('Mevrouw A. is 82 en woont alleen.').waitFor();
+  await panelist.getByRole('heading', { name: 'Uw oordeel' }).waitFor();
+});
+
+test('invitation letters download as CSV and their codes log in', async (t) => {
+  const ctx = await context(t, { acceptDownloads: true });
+  const admin = await loginStaff(ctx, server.url, 'beheer@utrecht.demo');
+  await admin.goto(`${server.url}/beheer/panels?gemeente=utrecht`);
+  await admin.locator('#panels-tabel').waitFor();
+  await checkA11y(admin, 'panels page');
+  await screenshot(admin, 'panels');
+  await admin.locator('#aantal-utrecht').fill('3');
+  const [download] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.locator('#uitnodigen-utrecht').click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'uitnodigingen-utrecht.csv');
+  const csv = await readFile(await download.path(), 'utf8');
+  const rows = csv.trim().split(/\r?\n/);
+  assert.equal(rows.length, 4, 'a header and three letters');
+  const header = rows[0].split(',');
+  const codeColumn = header.findIndex((h) => /code/i.test(h));
+  assert.ok(codeColumn >= 0, `a code column in ${rows[0]}`);
+  const code = rows[1].split(',')[codeColumn].replaceAll('"', '');
+
+  const panelist = await loginPanelist(await context(t), server.url, code);
+  await panelist.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
+});
+
+test('an admin adds a colleague who logs in with the password shown once', async (t) => {
+  const admin = await loginStaff(await context(t), server.url, 'beheer@utrecht.demo');
+  await admin.goto(`${server.url}/beheer/medewerkers?gemeente=utrecht`);
+  await admin.locator('#medewerkers-tabel').waitFor();
+  await checkA11y(admin, 'staff accounts');
+  await admin.locator('#email').fill('nieuw.analist@utrecht.demo');
+  await admin.locator('#naam').fill('Nieuwe Analist');
+  await admin.locator('#rol-analyst').check();
+  await admin.locator('#medewerker-toevoegen').click();
+  const password = (await admin.locator('#eenmalig-wachtwoord').innerText()).trim();
+  assert.ok(password.length >= 16, 'a long generated password');
+  await checkA11y(admin, 'new colleague confirmation');
+
+  const colleague = await loginStaff(await context(t), server.url, 'nieuw.analist@utrecht.demo', password);
+  assert.equal(new URL(colleague.url()).pathname, '/beheer');
+  await colleague.getByText('Nieuwe Analist').first().waitFor();
+});
