@@ -87,7 +87,7 @@ test('the response and the chosen quotes reach the report, and panelists read th
   await checkA11y(admin, 'response and quotes');
 
   await admin.goto(`${server.url}/beheer/casus/${CLOSED}/rapport`);
-  const quotes = admin.locator('#r-citaten');
+  const quotes = admin.locator('ul#citaten');
   await quotes.getByText(quoteText.slice(0, 40)).waitFor();
   assert.match(await admin.locator('#reactie-gemeente').innerText(), /herbeoordelingen opnieuw/);
   await checkA11y(admin, 'report');
