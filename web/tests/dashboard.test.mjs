@@ -5,48 +5,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  TEST_SERVER_ENV,
   checkA11y,
   collectErrors,
-  launchBrowser,
   loginPanelist,
   loginStaff,
-  newContext,
   screenshot,
-  startServer,
+  useServerAndBrowser,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  const [s, b] = await Promise.allSettled([
-    startServer({ env: TEST_SERVER_ENV }),
-    launchBrowser(),
-  ]);
-  server = s.value;
-  browser = b.value;
-  for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function context(t) {
-  const ctx = await newContext(browser);
-  t.after(() => ctx.close());
-  return ctx;
-}
+const app = useServerAndBrowser({ before, after });
 
 // Demo case 2 (Utrecht) is closed with a discussion.
 const CLOSED = 2;
 
 test('the dashboard shows every chart with its data table and passes the accessibility checks', async (t) => {
-  const analyst = await loginStaff(await context(t), server.url, 'analist@utrecht.demo');
+  const analyst = await loginStaff(await app.context(t), app.server.url, 'analist@utrecht.demo');
   const errors = collectErrors(analyst);
-  await analyst.goto(`${server.url}/beheer/casus/${CLOSED}/analyse`);
+  await analyst.goto(`${app.server.url}/beheer/casus/${CLOSED}/analyse`);
   await analyst.getByRole('heading', { level: 1 }).waitFor();
   for (const id of ['#deelname', '#oordelen', '#activiteit', '#profiel-age_band']) {
     await analyst.locator(`table${id}`).waitFor();
@@ -63,15 +38,15 @@ test('the dashboard shows every chart with its data table and passes the accessi
   await screenshot(analyst, 'dashboard');
   assert.deepEqual(errors, []);
 
-  await analyst.goto(`${server.url}/beheer/casus/${CLOSED}`);
+  await analyst.goto(`${app.server.url}/beheer/casus/${CLOSED}`);
   await analyst.locator('#draad article.post').first().waitFor();
   await checkA11y(analyst, 'live watch');
   await screenshot(analyst, 'watch');
 });
 
 test('the response and the chosen quotes reach the report, and panelists read the response', async (t) => {
-  const admin = await loginStaff(await context(t), server.url, 'beheer@utrecht.demo');
-  await admin.goto(`${server.url}/beheer/casus/${CLOSED}/reactie`);
+  const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@utrecht.demo');
+  await admin.goto(`${app.server.url}/beheer/casus/${CLOSED}/reactie`);
   const response =
     'De gemeente neemt de zorgen van het panel serieus en bekijkt de herbeoordelingen opnieuw.';
   await admin.getByRole('textbox', { name: 'Reactie van de gemeente' }).fill(response);
@@ -86,7 +61,7 @@ test('the response and the chosen quotes reach the report, and panelists read th
   await admin.getByText('De citaten zijn opgeslagen.').waitFor();
   await checkA11y(admin, 'response and quotes');
 
-  await admin.goto(`${server.url}/beheer/casus/${CLOSED}/rapport`);
+  await admin.goto(`${app.server.url}/beheer/casus/${CLOSED}/rapport`);
   const quotes = admin.locator('ul#citaten');
   await quotes.getByText(quoteText.slice(0, 40)).waitFor();
   assert.match(await admin.locator('#reactie-gemeente').innerText(), /herbeoordelingen opnieuw/);
@@ -96,7 +71,7 @@ test('the response and the chosen quotes reach the report, and panelists read th
   assert.ok(await admin.locator('header.site nav').isHidden(), 'no navigation on paper');
   await admin.emulateMedia({ media: 'screen' });
 
-  const panelist = await loginPanelist(await context(t), server.url, 'UTRECHTPANEL2');
-  await panelist.goto(`${server.url}/casus/${CLOSED}`);
+  const panelist = await loginPanelist(await app.context(t), app.server.url, 'UTRECHTPANEL2');
+  await panelist.goto(`${app.server.url}/casus/${CLOSED}`);
   await panelist.getByText(response).waitFor();
 });

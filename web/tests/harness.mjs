@@ -344,3 +344,48 @@ export async function loginStaff(context, url, email, password = DEMO_PASSWORD) 
 export async function waitLive(page) {
   await page.locator('#verbinding[data-state="online"]').waitFor();
 }
+
+/**
+ * Registers `before`/`after` hooks of the calling test file that start one server (with
+ * `TEST_SERVER_ENV`) and one browser for all its tests. Returns an object whose
+ * `server` and `browser` are set once the hooks ran, and `context(t, options)`, a fresh
+ * browser context (own cookies) closed when test `t` ends.
+ */
+export function useServerAndBrowser(hooks) {
+  const shared = {
+    server: null,
+    browser: null,
+    async context(t, options) {
+      const ctx = await newContext(shared.browser, options);
+      t.after(() => ctx.close());
+      return ctx;
+    },
+  };
+  hooks.before(async () => {
+    const [s, b] = await Promise.allSettled([
+      startServer({ env: TEST_SERVER_ENV }),
+      launchBrowser(),
+    ]);
+    shared.server = s.value;
+    shared.browser = b.value;
+    for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
+  });
+  hooks.after(async () => {
+    await shared.browser?.close();
+    await shared.server?.stop();
+  });
+  return shared;
+}
+
+/** Opens a case from "Mijn casussen" by its title, as a resident would. */
+export async function openCase(page, title) {
+  await page.getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { level: 1, name: title }).waitFor();
+}
+
+/** Fills in and sends the verdict form (the confirmation is left to the caller). */
+export async function sendVerdict(page, choice, reason) {
+  await page.getByLabel(choice).check();
+  await page.getByLabel('Waarom? Leg uit hoe u tot uw oordeel komt.').fill(reason);
+  await page.getByRole('button', { name: 'Oordeel versturen' }).click();
+}

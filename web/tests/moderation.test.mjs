@@ -5,66 +5,33 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  TEST_SERVER_ENV,
   checkA11y,
   collectErrors,
-  launchBrowser,
   loginPanelist,
   loginStaff,
-  newContext,
+  openCase,
   screenshot,
-  startServer,
+  sendVerdict,
+  useServerAndBrowser,
   waitLive,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  const [s, b] = await Promise.allSettled([
-    startServer({ env: TEST_SERVER_ENV }),
-    launchBrowser(),
-  ]);
-  server = s.value;
-  browser = b.value;
-  for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function context(t) {
-  const ctx = await newContext(browser);
-  t.after(() => ctx.close());
-  return ctx;
-}
+const app = useServerAndBrowser({ before, after });
 
 /** A demo panelist code of Zoetermeer by its last character. */
 const zoetermeer = (last) => `ZTMEERPANELD${last}`;
 const BATHROOM = 'Badkameraanpassing deels toegekend';
 const SCOOTER = 'Scootmobiel toegekend in bruikleen';
 
-async function openCase(page, title) {
-  await page.getByRole('link', { name: title }).click();
-  await page.getByRole('heading', { level: 1, name: title }).waitFor();
-}
-
-async function giveVerdict(page, choice, reason) {
-  await page.getByLabel(choice).check();
-  await page.getByLabel('Waarom? Leg uit hoe u tot uw oordeel komt.').fill(reason);
-  await page.getByRole('button', { name: 'Oordeel versturen' }).click();
-}
 
 test('a flagged post hidden by a moderator turns into a placeholder for panelists live', async (t) => {
-  const writer = await loginPanelist(await context(t), server.url, zoetermeer('2'));
-  const reader = await loginPanelist(await context(t), server.url, zoetermeer('3'));
+  const writer = await loginPanelist(await app.context(t), app.server.url, zoetermeer('2'));
+  const reader = await loginPanelist(await app.context(t), app.server.url, zoetermeer('3'));
   await openCase(writer, BATHROOM);
   await openCase(reader, BATHROOM);
   await waitLive(reader);
   const text = 'Wat een onzin, die ambtenaren snappen er helemaal niets van en doen maar wat.';
-  await giveVerdict(writer, 'Nee, ik ben het niet eens met het besluit', text);
+  await sendVerdict(writer, 'Nee, ik ben het niet eens met het besluit', text);
   await writer.getByText('Dank u wel, uw oordeel is ontvangen.').waitFor();
   const id = await writer.locator('article.post.mine', { hasText: 'ambtenaren' }).getAttribute('data-id');
 
@@ -77,7 +44,7 @@ test('a flagged post hidden by a moderator turns into a placeholder for panelist
   await reader.getByText('Dank u, uw melding is doorgegeven aan de moderatoren.').waitFor();
   await waitLive(reader);
 
-  const moderator = await loginStaff(await context(t), server.url, 'moderator@zoetermeer.demo');
+  const moderator = await loginStaff(await app.context(t), app.server.url, 'moderator@zoetermeer.demo');
   assert.equal(new URL(moderator.url()).pathname, '/moderatie');
   await moderator.locator('#mod-tabs a[data-queue="flagged"]').click();
   const item = moderator.locator(`#item-${id}`);
@@ -99,14 +66,14 @@ test('a flagged post hidden by a moderator turns into a placeholder for panelist
 });
 
 test('a held post appears in the live queue and is redacted and approved with the keyboard', async (t) => {
-  const moderator = await loginStaff(await context(t), server.url, 'moderator@zoetermeer.demo');
+  const moderator = await loginStaff(await app.context(t), app.server.url, 'moderator@zoetermeer.demo');
   const errors = collectErrors(moderator);
   await waitLive(moderator);
   const pendingBefore = Number(await moderator.locator('[data-count="pending"]').first().innerText());
 
-  const writer = await loginPanelist(await context(t), server.url, zoetermeer('5'));
+  const writer = await loginPanelist(await app.context(t), app.server.url, zoetermeer('5'));
   await openCase(writer, SCOOTER);
-  await giveVerdict(
+  await sendVerdict(
     writer,
     'Ja, ik ben het eens met het besluit',
     'Goed besluit. Wie meer wil weten kan mij bellen op 06-12345678, ik heb er ervaring mee.',
@@ -149,22 +116,23 @@ test('a held post appears in the live queue and is redacted and approved with th
   assert.equal(await moderator.locator(`#item-${id}`).count(), 0, 'the item left the queue');
 
   // Other panelists now read the cleaned text.
-  const reader = await loginPanelist(await context(t), server.url, zoetermeer('3'));
+  const reader = await loginPanelist(await app.context(t), app.server.url, zoetermeer('3'));
   await openCase(reader, SCOOTER);
   await reader.getByText('bellen op [weggelakt]').waitFor();
   assert.ok(!(await reader.content()).includes('06-12345678'));
   assert.deepEqual(errors, []);
 });
 
+// Runs after the tests above, whose actions fill the handled list.
 test('the handled list and the audit log pass the accessibility checks', async (t) => {
-  const moderator = await loginStaff(await context(t), server.url, 'moderator@zoetermeer.demo');
-  await moderator.goto(`${server.url}/moderatie/afgehandeld`);
+  const moderator = await loginStaff(await app.context(t), app.server.url, 'moderator@zoetermeer.demo');
+  await moderator.goto(`${app.server.url}/moderatie/afgehandeld`);
   await moderator.locator('table#afgehandeld').waitFor();
   await checkA11y(moderator, 'handled list');
   await screenshot(moderator, 'moderation-handled');
 
-  const admin = await loginStaff(await context(t), server.url, 'beheer@zoetermeer.demo');
-  await admin.goto(`${server.url}/moderatie/audit`);
+  const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@zoetermeer.demo');
+  await admin.goto(`${app.server.url}/moderatie/audit`);
   await admin.locator('table#auditlog').waitFor();
   await checkA11y(admin, 'audit log');
   await screenshot(admin, 'audit-log');

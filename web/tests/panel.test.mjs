@@ -5,48 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  TEST_SERVER_ENV,
   checkA11y,
   collectErrors,
-  launchBrowser,
   loginPanelist,
   loginStaff,
-  newContext,
+  openCase,
   screenshot,
-  startServer,
+  sendVerdict,
+  useServerAndBrowser,
   waitLive,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  const [s, b] = await Promise.allSettled([
-    startServer({ env: TEST_SERVER_ENV }),
-    launchBrowser(),
-  ]);
-  server = s.value;
-  browser = b.value;
-  for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-/** A fresh browser context (own cookies), closed when the test ends. */
-async function context(t, options) {
-  const ctx = await newContext(browser, options);
-  t.after(() => ctx.close());
-  return ctx;
-}
-
-/** Opens a case from "Mijn casussen" by its title, as a resident would. */
-async function openCase(page, title) {
-  await page.getByRole('link', { name: title }).click();
-  await page.getByRole('heading', { level: 1, name: title }).waitFor();
-}
+const app = useServerAndBrowser({ before, after });
 
 /** A demo panelist code of Utrecht by its last character (which demo panelists have
  * already reacted to which case is fixed by the demo seed). */
@@ -57,15 +27,13 @@ const RESPITE = 'Begeleiding en logeeropvang voor kind toegekend';
 
 /** Gives a verdict with a reason through the form. */
 async function giveVerdict(page, choice, reason) {
-  await page.getByLabel(choice).check();
-  await page.getByLabel('Waarom? Leg uit hoe u tot uw oordeel komt.').fill(reason);
-  await page.getByRole('button', { name: 'Oordeel versturen' }).click();
+  await sendVerdict(page, choice, reason);
   await page.getByText('Dank u wel, uw oordeel is ontvangen.').waitFor();
 }
 
 test('a reaction reaches another panelist live: announced, then shown on request', async (t) => {
-  const writer = await loginPanelist(await context(t), server.url, utrecht('9'));
-  const reader = await loginPanelist(await context(t), server.url, utrecht('C'));
+  const writer = await loginPanelist(await app.context(t), app.server.url, utrecht('9'));
+  const reader = await loginPanelist(await app.context(t), app.server.url, utrecht('C'));
   const errors = collectErrors(reader);
   await openCase(writer, RESPITE);
   await openCase(reader, RESPITE);
@@ -96,8 +64,8 @@ test('a reaction reaches another panelist live: announced, then shown on request
 });
 
 test('a moderator hides a post and panelists see the placeholder without reloading', async (t) => {
-  const writer = await loginPanelist(await context(t), server.url, utrecht('2'));
-  const reader = await loginPanelist(await context(t), server.url, utrecht('D'));
+  const writer = await loginPanelist(await app.context(t), app.server.url, utrecht('2'));
+  const reader = await loginPanelist(await app.context(t), app.server.url, utrecht('D'));
   await openCase(writer, WHEELCHAIR);
   const reason =
     'Ik vind dat de gemeente te weinig kijkt naar hoe zijn ziekte verloopt; over een jaar is het te laat.';
@@ -110,7 +78,7 @@ test('a moderator hides a post and panelists see the placeholder without reloadi
   assert.match(await post.innerText(), /te weinig kijkt/);
 
   // The moderator hides it through the API (the moderation page has its own test).
-  const moderator = await loginStaff(await context(t), server.url, 'moderator@utrecht.demo');
+  const moderator = await loginStaff(await app.context(t), app.server.url, 'moderator@utrecht.demo');
   const status = await moderator.evaluate(async (id) => {
     const session = await (await fetch('/api/v1/auth/session')).json();
     const res = await fetch(`/api/v1/moderation/posts/${id}/hide`, {
@@ -130,8 +98,8 @@ test('a moderator hides a post and panelists see the placeholder without reloadi
 });
 
 test('a post with a citizen service number is held and never shown to others', async (t) => {
-  const writer = await loginPanelist(await context(t), server.url, utrecht('4'));
-  const reader = await loginPanelist(await context(t), server.url, utrecht('C'));
+  const writer = await loginPanelist(await app.context(t), app.server.url, utrecht('4'));
+  const reader = await loginPanelist(await app.context(t), app.server.url, utrecht('C'));
   await openCase(writer, RESPITE);
   await openCase(reader, RESPITE);
   await waitLive(reader);
@@ -154,13 +122,13 @@ test('a post with a citizen service number is held and never shown to others', a
 });
 
 test('staff watching a case see the tally change live', async (t) => {
-  const staff = await loginStaff(await context(t), server.url, 'analist@utrecht.demo');
-  await staff.goto(`${server.url}/beheer/casus/1`);
+  const staff = await loginStaff(await app.context(t), app.server.url, 'analist@utrecht.demo');
+  await staff.goto(`${app.server.url}/beheer/casus/1`);
   await waitLive(staff);
   const cell = staff.locator('[data-tally="twijfel"]');
   const before = Number(await cell.innerText());
 
-  const writer = await loginPanelist(await context(t), server.url, utrecht('5'));
+  const writer = await loginPanelist(await app.context(t), app.server.url, utrecht('5'));
   await openCase(writer, WHEELCHAIR);
   await giveVerdict(
     writer,
@@ -174,8 +142,8 @@ test('staff watching a case see the tally change live', async (t) => {
 });
 
 test('giving a verdict works with the keyboard alone, with a visible focus', async (t) => {
-  const page = await (await context(t)).newPage();
-  await page.goto(`${server.url}/`);
+  const page = await (await app.context(t)).newPage();
+  await page.goto(`${app.server.url}/`);
 
   /** Presses Tab until the focused element matches, checking the focus is visible. */
   async function tabTo(predicate, what) {
@@ -216,7 +184,7 @@ test('giving a verdict works with the keyboard alone, with a visible focus', asy
 });
 
 test('a verdict without a reason is refused beside the field and the choice is kept', async (t) => {
-  const page = await loginPanelist(await context(t), server.url, utrecht('A'));
+  const page = await loginPanelist(await app.context(t), app.server.url, utrecht('A'));
   await openCase(page, WHEELCHAIR);
   await page.getByLabel('Ik twijfel').check();
   await page.getByLabel('Waarom? Leg uit hoe u tot uw oordeel komt.').fill('Te kort');
@@ -231,24 +199,24 @@ test('a verdict without a reason is refused beside the field and the choice is k
 });
 
 test('every panelist page passes the accessibility checks, in Dutch and in English, and reflows at 320 px', async (t) => {
-  const ctx = await context(t);
+  const ctx = await app.context(t);
   const visitor = await ctx.newPage();
   for (const path of ['/', '/inloggen', '/toegankelijkheid', '/bestaat-niet']) {
-    await visitor.goto(`${server.url}${path}`);
+    await visitor.goto(`${app.server.url}${path}`);
     await checkA11y(visitor, path);
   }
-  await visitor.goto(`${server.url}/inloggen`);
+  await visitor.goto(`${app.server.url}/inloggen`);
   await screenshot(visitor, 'staff-login');
-  await visitor.goto(`${server.url}/toegankelijkheid`);
+  await visitor.goto(`${app.server.url}/toegankelijkheid`);
   await visitor.getByRole('heading', { level: 1, name: 'Toegankelijkheidsverklaring' }).waitFor();
 
-  const page = await loginPanelist(ctx, server.url, utrecht('8'));
+  const page = await loginPanelist(ctx, app.server.url, utrecht('8'));
   await checkA11y(page, 'my cases');
   await screenshot(page, 'my-cases');
   await openCase(page, WHEELCHAIR);
   await checkA11y(page, 'case page');
   await screenshot(page, 'case');
-  await page.goto(`${server.url}/casus/2`);
+  await page.goto(`${app.server.url}/casus/2`);
   await page.getByRole('heading', { name: 'De uitkomst van het panel' }).waitFor();
   await checkA11y(page, 'closed case with the outcome');
   await screenshot(page, 'case-outcome');
@@ -261,13 +229,13 @@ test('every panelist page passes the accessibility checks, in Dutch and in Engli
   await page.getByRole('heading', { name: 'De uitkomst van het panel' }).waitFor();
 
   await page.setViewportSize({ width: 320, height: 640 });
-  await page.goto(`${server.url}/casus/1`);
+  await page.goto(`${app.server.url}/casus/1`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(overflow <= 320, `no sideways scrolling at 320 px (page is ${overflow} px wide)`);
 });
 
 test('a panelist shares a profile with consent and erases it by withdrawing consent', async (t) => {
-  const page = await loginPanelist(await context(t), server.url, utrecht('B'));
+  const page = await loginPanelist(await app.context(t), app.server.url, utrecht('B'));
   await page.getByRole('link', { name: 'Over mij' }).click();
   await page.getByRole('heading', { level: 1, name: 'Over mij (vrijwillig)' }).waitFor();
   await checkA11y(page, 'profile page');
@@ -289,10 +257,10 @@ test('a panelist shares a profile with consent and erases it by withdrawing cons
 });
 
 test('before an idle session ends, a warning offers to stay logged in', async (t) => {
-  const ctx = await context(t);
-  const page = await loginPanelist(ctx, server.url, utrecht('B'));
+  const ctx = await app.context(t);
+  const page = await loginPanelist(ctx, app.server.url, utrecht('B'));
   await page.clock.install();
-  await page.goto(`${server.url}/profiel`);
+  await page.goto(`${app.server.url}/profiel`);
   const dialog = page.getByRole('alertdialog', { name: 'Uw sessie verloopt bijna' });
   assert.ok(await dialog.isHidden());
   // Sessions last 12 hours; the warning comes five minutes before the end.

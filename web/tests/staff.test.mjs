@@ -6,43 +6,18 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import {
-  TEST_SERVER_ENV,
   checkA11y,
   collectErrors,
-  launchBrowser,
   loginPanelist,
   loginStaff,
-  newContext,
   screenshot,
-  startServer,
+  useServerAndBrowser,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  const [s, b] = await Promise.allSettled([
-    startServer({ env: TEST_SERVER_ENV }),
-    launchBrowser(),
-  ]);
-  server = s.value;
-  browser = b.value;
-  for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function context(t, options) {
-  const ctx = await newContext(browser, options);
-  t.after(() => ctx.close());
-  return ctx;
-}
+const app = useServerAndBrowser({ before, after });
 
 test('an admin writes, previews and opens a case, and panelists see it', async (t) => {
-  const admin = await loginStaff(await context(t), server.url, 'beheer@utrecht.demo');
+  const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@utrecht.demo');
   const errors = collectErrors(admin);
   assert.equal(new URL(admin.url()).pathname, '/beheer');
   await checkA11y(admin, 'management start page');
@@ -80,16 +55,16 @@ test('an admin writes, previews and opens a case, and panelists see it', async (
   // The refused save above answered 422, as it should; nothing else may fail.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
 
-  const panelist = await loginPanelist(await context(t), server.url, 'UTRECHTPANEL2');
+  const panelist = await loginPanelist(await app.context(t), app.server.url, 'UTRECHTPANEL2');
   await panelist.getByRole('link', { name: title }).click();
   await panelist.getByText('Mevrouw A. is 82 en woont alleen.').waitFor();
   await panelist.getByRole('heading', { name: 'Uw oordeel' }).waitFor();
 });
 
 test('invitation letters download as CSV and their codes log in', async (t) => {
-  const ctx = await context(t, { acceptDownloads: true });
-  const admin = await loginStaff(ctx, server.url, 'beheer@utrecht.demo');
-  await admin.goto(`${server.url}/beheer/panels?gemeente=utrecht`);
+  const ctx = await app.context(t, { acceptDownloads: true });
+  const admin = await loginStaff(ctx, app.server.url, 'beheer@utrecht.demo');
+  await admin.goto(`${app.server.url}/beheer/panels?gemeente=utrecht`);
   await admin.locator('#panels-tabel').waitFor();
   await checkA11y(admin, 'panels page');
   await screenshot(admin, 'panels');
@@ -107,13 +82,13 @@ test('invitation letters download as CSV and their codes log in', async (t) => {
   assert.ok(codeColumn >= 0, `a code column in ${rows[0]}`);
   const code = rows[1].split(',')[codeColumn].replaceAll('"', '');
 
-  const panelist = await loginPanelist(await context(t), server.url, code);
+  const panelist = await loginPanelist(await app.context(t), app.server.url, code);
   await panelist.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
 });
 
 test('an admin adds a colleague who logs in with the password shown once', async (t) => {
-  const admin = await loginStaff(await context(t), server.url, 'beheer@utrecht.demo');
-  await admin.goto(`${server.url}/beheer/medewerkers?gemeente=utrecht`);
+  const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@utrecht.demo');
+  await admin.goto(`${app.server.url}/beheer/medewerkers?gemeente=utrecht`);
   await admin.locator('#medewerkers-tabel').waitFor();
   await checkA11y(admin, 'staff accounts');
   await admin.locator('#email').fill('nieuw.analist@utrecht.demo');
@@ -124,7 +99,7 @@ test('an admin adds a colleague who logs in with the password shown once', async
   assert.ok(password.length >= 16, 'a long generated password');
   await checkA11y(admin, 'new colleague confirmation');
 
-  const colleague = await loginStaff(await context(t), server.url, 'nieuw.analist@utrecht.demo', password);
+  const colleague = await loginStaff(await app.context(t), app.server.url, 'nieuw.analist@utrecht.demo', password);
   assert.equal(new URL(colleague.url()).pathname, '/beheer');
   await colleague.getByText('Nieuwe Analist').first().waitFor();
 });

@@ -354,20 +354,14 @@ pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
     }
 }
 
-fn session_cookie(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.settings.secure_cookies)
-        .max_age(cookie::time::Duration::seconds(max_age_secs))
-        .build()
-}
-
 fn signed_in(state: &AppState, jar: CookieJar, login: Login, to: &str) -> Response {
     let ttl = state.service.settings.session_ttl.num_seconds();
     (
-        jar.add(session_cookie(state, login.token, ttl)),
+        jar.add(crate::http::routes::auth::session_cookie(
+            state,
+            login.token,
+            ttl,
+        )),
         see_other(to),
     )
         .into_response()

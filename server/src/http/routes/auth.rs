@@ -32,7 +32,9 @@ pub struct StaffLogin {
     pub password: String,
 }
 
-fn session_cookie(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'static> {
+/// The session cookie (HttpOnly, SameSite=Lax, Secure over TLS), shared with the login
+/// forms of the pages.
+pub fn session_cookie(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, token))
         .path("/")
         .http_only(true)
