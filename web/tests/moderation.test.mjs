@@ -130,6 +130,12 @@ test('the handled list and the audit log pass the accessibility checks', async (
   await moderator.locator('table#afgehandeld').waitFor();
   await checkA11y(moderator, 'handled list');
   await screenshot(moderator, 'moderation-handled');
+  // Moderators read the moderation part of the audit log, including the hide above.
+  await moderator.getByRole('link', { name: 'Auditlog' }).click();
+  await moderator.locator('#audit-bereik').waitFor();
+  assert.match(await moderator.locator('table#auditlog').innerText(), /post\.hide/);
+  assert.equal(await moderator.locator('#audit-csv').count(), 0, 'no download for moderators');
+  await checkA11y(moderator, 'audit log for a moderator');
 
   const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@zoetermeer.demo');
   await admin.goto(`${app.server.url}/moderatie/audit`);

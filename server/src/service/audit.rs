@@ -66,6 +66,9 @@ fn view(e: audit_entry::Model) -> AuditView {
     }
 }
 
+/// Action prefixes of the audit entries moderators may read.
+const MODERATION_ACTIONS: [&str; 3] = ["post.", "panelist.", "moderation."];
+
 impl Service {
     async fn audit_municipality(&self, actor: &Actor, slug: &str) -> Result<i64> {
         let m = people::municipality_by_slug(self.store.db(), slug)
@@ -75,7 +78,9 @@ impl Service {
         Ok(m.id)
     }
 
-    /// A page of a municipality's audit log, newest first (admins).
+    /// A page of a municipality's audit log, newest first: everything for admins; for
+    /// moderators the moderation entries (posts, panelists, the moderation policy), so
+    /// they can account for their own and their colleagues' actions.
     pub async fn audit_page(
         &self,
         actor: &Actor,
@@ -83,9 +88,19 @@ impl Service {
         before: Option<i64>,
         limit: u64,
     ) -> Result<AuditPage> {
-        let m = self.audit_municipality(actor, municipality).await?;
+        let m = people::municipality_by_slug(self.store.db(), municipality)
+            .await?
+            .ok_or_else(|| Error::not_found("municipality_not_found"))?;
+        policy::require_role(actor, m.id, Role::Moderator, "municipality_not_found")?;
+        let everything = matches!(actor, Actor::Staff(s) if s.has_role(m.id, Role::Admin));
+        let prefixes: Option<&[&str]> = if everything {
+            None
+        } else {
+            Some(&MODERATION_ACTIONS)
+        };
+        let m = m.id;
         let limit = limit.clamp(1, 500);
-        let list = audit::page(self.store.db(), m, before, limit + 1).await?;
+        let list = audit::page(self.store.db(), m, before, limit + 1, prefixes).await?;
         let more = list.len() as u64 > limit;
         let entries: Vec<AuditView> = list.into_iter().take(limit as usize).map(view).collect();
         let next_cursor = if more {
@@ -139,7 +154,7 @@ impl Service {
         let mut before = None;
         let mut n = 0;
         loop {
-            let page = audit::page(db, m, before, 1000).await?;
+            let page = audit::page(db, m, before, 1000, None).await?;
             let Some(last) = page.last().map(|e| e.id) else {
                 break;
             };

@@ -54,15 +54,24 @@ pub async fn append<C: ConnectionTrait>(
     .await
 }
 
-/// Audit entries of a municipality, newest first, before id `before`.
+/// Audit entries of a municipality, newest first, before id `before`; with `prefixes`,
+/// only actions starting with one of them.
 pub async fn page<C: ConnectionTrait>(
     db: &C,
     municipality_id: i64,
     before: Option<i64>,
     limit: u64,
+    prefixes: Option<&[&str]>,
 ) -> Result<Vec<audit_entry::Model>, DbErr> {
     let mut q =
         audit_entry::Entity::find().filter(audit_entry::Column::MunicipalityId.eq(municipality_id));
+    if let Some(prefixes) = prefixes {
+        let mut any = sea_orm::Condition::any();
+        for p in prefixes {
+            any = any.add(audit_entry::Column::Action.starts_with(*p));
+        }
+        q = q.filter(any);
+    }
     if let Some(before) = before {
         q = q.filter(audit_entry::Column::Id.lt(before));
     }

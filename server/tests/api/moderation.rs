@@ -457,8 +457,43 @@ async fn audit_log_is_readable_exportable_and_append_only(app: TestApp) {
         again["entries"][0]["action"], "audit.export",
         "the export itself is audited"
     );
+    // Moderators read the moderation entries only, and cannot export.
+    let author = app.panelist(&t.codes[0]).await;
+    let (_, post) = author
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "oneens", "body": "Dit vind ik een onredelijk besluit van de gemeente."}),
+        )
+        .await;
     let m = app.staff(&t.moderator).await;
-    let (status, _) = m.get("/api/v1/audit?municipality=utrecht").await;
+    let (status, _) = m
+        .post(
+            &format!("/api/v1/moderation/posts/{}/hide", post["id"]),
+            json!({"reason": "off-topic"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, page) = m.get("/api/v1/audit?municipality=utrecht&limit=100").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let seen: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(seen.contains(&"post.hide"), "{seen:?}");
+    assert!(
+        seen.iter().all(|a| a.starts_with("post.")
+            || a.starts_with("panelist.")
+            || a.starts_with("moderation.")),
+        "{seen:?}"
+    );
+    let (status, _) = m
+        .get_text("/api/v1/audit/export?municipality=utrecht")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let analyst = app.staff(&t.analyst).await;
+    let (status, _) = analyst.get("/api/v1/audit?municipality=utrecht").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Not even the database lets anyone change or remove an entry.
     let db = app.service.store.db();
