@@ -476,13 +476,21 @@ pub async fn switch_language(
         .secure(state.settings.secure_cookies)
         .max_age(cookie::time::Duration::days(365))
         .build();
-    // Only a local path: never redirect to another site.
-    let back = if q.terug.starts_with('/') && !q.terug.starts_with("//") {
+    let back = if is_local_path(&q.terug) {
         q.terug.as_str()
     } else {
         "/"
     };
     (jar.add(cookie), see_other(back)).into_response()
+}
+
+/// Whether `path` is a path on this site: browsers read `//host` and `/\\host` as another
+/// site, so neither passes, nor does anything with control characters.
+fn is_local_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !path.chars().any(|c| c.is_control() || c == '\\')
 }
 
 /// `/toegankelijkheid`: the accessibility statement.
@@ -534,4 +542,25 @@ pub async fn not_found(v: Viewer) -> Response {
         v.t.t("error.not_found_heading").to_owned(),
         v.t.t("error.not_found_text").to_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn the_language_switch_returns_only_to_this_site() {
+        assert!(is_local_path("/casus/3"));
+        assert!(is_local_path("/"));
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "",
+            "/a\\b",
+            "/a\nb",
+        ] {
+            assert!(!is_local_path(evil), "{evil:?}");
+        }
+    }
 }
