@@ -95,6 +95,13 @@ test('a moderator hides a post and panelists see the placeholder without reloadi
   // The author is told why, on the same page after a reload.
   await writer.reload();
   await writer.getByText('Een moderator heeft uw bericht verborgen (reden: Beledigend).').waitFor();
+  // The start page says so too, next to the case.
+  await writer.goto(`${app.server.url}/`);
+  await writer
+    .getByRole('listitem')
+    .filter({ hasText: WHEELCHAIR })
+    .getByText('Een moderator heeft 1 van uw berichten verborgen.')
+    .waitFor();
 });
 
 test('a post with a citizen service number is held and never shown to others', async (t) => {
@@ -112,6 +119,12 @@ test('a post with a citizen service number is held and never shown to others', a
   );
   await writer.getByText('Alleen u ziet dit bericht nu.').waitFor();
   assert.ok((await writer.content()).includes(bsn), 'the author still sees their own text');
+  await writer.goto(`${app.server.url}/`);
+  await writer
+    .getByRole('listitem')
+    .filter({ hasText: RESPITE })
+    .getByText('1 van uw berichten wacht op een moderator')
+    .waitFor();
 
   await reader.locator('#nieuwe-berichten').waitFor({ state: 'visible' });
   await reader.locator('#nieuwe-berichten').click();

@@ -12,6 +12,8 @@ use super::ratelimit::LimitedAction;
 use crate::domain::screening;
 use crate::domain::{CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue, text_length};
 use crate::store::entities::{case, post};
+use std::collections::HashMap;
+
 use crate::store::posts::{NewPost, WeighingCounts};
 use crate::store::{events, is_unique_violation, posts};
 
@@ -170,6 +172,15 @@ fn outcome_word(o: screening::Outcome) -> &'static str {
         screening::Outcome::Hold => "hold",
         screening::Outcome::Reject => "reject",
     }
+}
+
+/// A panelist's posts in one case that others cannot read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnseenPosts {
+    /// Held for a moderator.
+    pub held: u32,
+    /// Hidden or rejected by a moderator.
+    pub hidden: u32,
 }
 
 /// One page of a thread.
@@ -790,6 +801,22 @@ impl Service {
             posts: self.post_views(actor, list).await?,
             next_cursor,
         })
+    }
+
+    /// Per case, how many of the signed-in panelist's posts others cannot read: held for a
+    /// moderator, and hidden or rejected by one. So the start page can tell them.
+    pub async fn my_unseen_posts(&self, actor: &Actor) -> Result<HashMap<i64, UnseenPosts>> {
+        let p = actor.panelist()?;
+        let mut out: HashMap<i64, UnseenPosts> = HashMap::new();
+        for post in posts::unseen_posts_by(self.store.db(), p.id).await? {
+            let entry = out.entry(post.case_id).or_default();
+            if post.status == PostStatus::Pending.as_str() {
+                entry.held += 1;
+            } else {
+                entry.hidden += 1;
+            }
+        }
+        Ok(out)
     }
 
     /// One post as the actor may see it.

@@ -219,6 +219,19 @@ pub async fn posts_of_case<C: ConnectionTrait>(
         .await
 }
 
+/// A panelist's posts that others cannot read (held, hidden or rejected), oldest first.
+pub async fn unseen_posts_by<C: ConnectionTrait>(
+    db: &C,
+    panelist_id: i64,
+) -> Result<Vec<post::Model>, DbErr> {
+    post::Entity::find()
+        .filter(post::Column::PanelistId.eq(panelist_id))
+        .filter(post::Column::Status.is_in(["pending", "hidden", "rejected"]))
+        .order_by_asc(post::Column::Id)
+        .all(db)
+        .await
+}
+
 /// Pseudonyms of the given panelists.
 pub async fn pseudonyms<C: ConnectionTrait>(
     db: &C,

@@ -55,6 +55,8 @@ struct CaseCard {
     outcome_key: String,
     when: String,
     link: bool,
+    /// The reader's own posts here that others cannot read, as notices.
+    notices: Vec<String>,
 }
 
 #[derive(Template)]
@@ -95,6 +97,7 @@ fn card(t: &Tr, c: CaseSummary) -> CaseCard {
         summary: c.summary,
         outcome_key: format!("outcome.{}", c.outcome.as_str()),
         when: when.unwrap_or_default(),
+        notices: Vec::new(),
     }
 }
 
@@ -127,13 +130,28 @@ pub async fn my_cases(state: &AppState, v: &Viewer) -> Response {
             cases: vec![],
         },
     ];
+    let unseen = match state.service.my_unseen_posts(&auth.actor).await {
+        Ok(u) => u,
+        Err(e) => return v.fail(e),
+    };
     for c in list {
+        let mut notices = Vec::new();
+        if let Some(u) = unseen.get(&c.id) {
+            if u.held > 0 {
+                notices.push(v.t.n("mycases.held", u.held));
+            }
+            if u.hidden > 0 {
+                notices.push(v.t.n("mycases.hidden", u.hidden));
+            }
+        }
         let i = match c.status {
             CaseStatus::Open => 0,
             CaseStatus::Scheduled => 1,
             _ => 2,
         };
-        groups[i].cases.push(card(&v.t, c));
+        let mut card = card(&v.t, c);
+        card.notices = notices;
+        groups[i].cases.push(card);
     }
     render(&MyCasesPage {
         t: v.t,
