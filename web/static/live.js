@@ -188,7 +188,13 @@ if (main) {
         presence.textContent =
           msg.panelists === 1 ? say("presence_one") : say("presence", msg.panelists);
       } else if (msg.type === "error" && msg.code === "resync_required" && msg.topic) {
-        // Our position is no longer valid: the thread must be read again.
+        // Our position is no longer valid: the thread must be read again. Reload the
+        // page unless the reader is writing something, which a reload would lose.
+        const writing = [...document.querySelectorAll("textarea")].some((t) => t.value.trim() !== "");
+        if (!writing) {
+          window.location.reload();
+          return;
+        }
         setState("offline", "reload");
         socket.close();
       }
