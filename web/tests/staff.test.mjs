@@ -86,7 +86,7 @@ test('invitation letters download as CSV and their codes log in', async (t) => {
   await panelist.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
 });
 
-test('an admin adds a colleague who logs in with the password shown once', async (t) => {
+test('an admin adds a colleague who logs in with the password shown once and then sets their own', async (t) => {
   const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@utrecht.demo');
   await admin.goto(`${app.server.url}/beheer/medewerkers?gemeente=utrecht`);
   await admin.locator('#medewerkers-tabel').waitFor();
@@ -102,4 +102,20 @@ test('an admin adds a colleague who logs in with the password shown once', async
   const colleague = await loginStaff(await app.context(t), app.server.url, 'nieuw.analist@utrecht.demo', password);
   assert.equal(new URL(colleague.url()).pathname, '/beheer');
   await colleague.getByText('Nieuwe Analist').first().waitFor();
+
+  // The colleague replaces the generated password with one of their own.
+  await colleague.getByRole('link', { name: 'Wachtwoord' }).click();
+  await colleague.getByLabel('Huidig wachtwoord').fill(password);
+  await colleague.getByLabel('Nieuw wachtwoord', { exact: true }).fill('mijn eigen lange wachtwoord');
+  await colleague.getByLabel('Nieuw wachtwoord nog een keer').fill('mijn eigen lange wachtwoord');
+  await colleague.getByRole('button', { name: 'Wachtwoord wijzigen' }).click();
+  await colleague.getByText('Uw wachtwoord is gewijzigd.').waitFor();
+  await checkA11y(colleague, 'password page');
+  const again = await loginStaff(
+    await app.context(t),
+    app.server.url,
+    'nieuw.analist@utrecht.demo',
+    'mijn eigen lange wachtwoord',
+  );
+  assert.equal(new URL(again.url()).pathname, '/beheer');
 });

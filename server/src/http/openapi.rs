@@ -18,7 +18,7 @@ use super::routes::{auth, cases, moderation, posts};
     ),
     paths(
         auth::login_invite, auth::login_staff, auth::logout, auth::session,
-        auth::profile, auth::set_profile,
+        auth::profile, auth::set_profile, auth::change_password,
         cases::list, cases::create, cases::get, cases::update, cases::schedule, cases::open,
         cases::close, cases::events, cases::export, cases::analysis, cases::outcome,
         posts::thread, posts::create, posts::get, posts::edit, posts::withdraw, posts::weigh,

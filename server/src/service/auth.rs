@@ -294,6 +294,84 @@ impl Service {
         Ok(true)
     }
 
+    /// Changes the signed-in staff member's password after checking the current one, and
+    /// ends their other sessions (a password change is how one locks out a lost device).
+    /// Audited per municipality; never logs either password.
+    pub async fn change_password(
+        &self,
+        auth: &Authenticated,
+        current: &str,
+        new: &str,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        let Actor::Staff(actor) = &auth.actor else {
+            return Err(Error::forbidden(
+                "staff_only",
+                "Alleen medewerkers hebben een wachtwoord.",
+            ));
+        };
+        if new.chars().count() < MIN_PASSWORD_LENGTH {
+            return Err(Error::invalid(
+                "weak_password",
+                format!("Een wachtwoord heeft minstens {MIN_PASSWORD_LENGTH} tekens."),
+            ));
+        }
+        if new.chars().count() > 200 {
+            return Err(Error::invalid(
+                "password_too_long",
+                "Een wachtwoord heeft hoogstens 200 tekens.",
+            ));
+        }
+        if new == current {
+            return Err(Error::invalid(
+                "same_password",
+                "Kies een ander wachtwoord dan het huidige.",
+            ));
+        }
+        let db = self.store.db();
+        let staff = people::staff_by_id(db, actor.id)
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
+        let stored = staff.password_hash.clone();
+        let (current, new) = (current.to_owned(), new.to_owned());
+        let hashed = tokio::task::spawn_blocking(move || {
+            if verify_password(&current, &stored) {
+                hash_password(&new).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password change: {e}")))??;
+        let Some(hash) = hashed else {
+            return Err(Error::invalid(
+                "wrong_password",
+                "Uw huidige wachtwoord klopt niet.",
+            ));
+        };
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        people::set_password_hash(&*tx, &staff, &hash).await?;
+        sessions::delete_other_staff_sessions(&*tx, staff.id, auth.session_id).await?;
+        for m in actor.municipality_ids() {
+            audit::append(
+                &*tx,
+                ctx.entry(
+                    Some(m),
+                    "staff.password",
+                    "staff_user",
+                    staff.id.to_string(),
+                    serde_json::json!({}),
+                ),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(staff.id = staff.id, "staff password changed");
+        Ok(())
+    }
+
     /// Ends a session.
     pub async fn logout(&self, auth: &Authenticated) -> Result<()> {
         sessions::delete(self.store.db(), auth.session_id).await?;

@@ -365,3 +365,15 @@ pub async fn revoke_role<C: ConnectionTrait>(
         .await?;
     Ok(res.rows_affected > 0)
 }
+
+/// Replaces a staff member's password hash.
+#[tracing::instrument(skip(db, s, password_hash), fields(staff.id = s.id))]
+pub async fn set_password_hash<C: ConnectionTrait>(
+    db: &C,
+    s: &staff_user::Model,
+    password_hash: &str,
+) -> Result<staff_user::Model, DbErr> {
+    let mut am: staff_user::ActiveModel = s.clone().into();
+    am.password_hash = Set(password_hash.to_owned());
+    am.update(db).await
+}

@@ -102,6 +102,20 @@ pub async fn delete_for_panelist<C: ConnectionTrait>(
         .rows_affected)
 }
 
+/// Ends every session of a staff member but one (after a password change).
+pub async fn delete_other_staff_sessions<C: ConnectionTrait>(
+    db: &C,
+    staff_id: i64,
+    keep: i64,
+) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::StaffId.eq(staff_id))
+        .filter(session::Column::Id.ne(keep))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Removes expired sessions.
 pub async fn purge_expired<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many()

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::both_engines;
-use crate::helpers::{TestApp, code};
+use crate::helpers::{STAFF_PASSWORD, TestApp, code};
 
 both_engines!(
     panelist_logs_in_with_code_as_typed_from_letter,
@@ -13,6 +13,7 @@ both_engines!(
     writes_need_the_csrf_token,
     foreign_origin_cannot_write,
     login_guessing_is_throttled_per_ip,
+    staff_change_their_password_and_other_sessions_end,
 );
 
 async fn panelist_logs_in_with_code_as_typed_from_letter(app: TestApp) {
@@ -165,4 +166,79 @@ async fn login_guessing_is_throttled_per_ip(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+async fn staff_change_their_password_and_other_sessions_end(app: TestApp) {
+    let t = app.tenant("utrecht", 1).await;
+    let here = app.staff(&t.moderator).await;
+    let elsewhere = app.staff(&t.moderator).await;
+    let new = "een nieuw en lang wachtwoord";
+
+    let (status, body) = here
+        .post(
+            "/api/v1/auth/password",
+            json!({"current": "niet het wachtwoord", "new": new}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code(&body), "wrong_password");
+    let (status, body) = here
+        .post(
+            "/api/v1/auth/password",
+            json!({"current": STAFF_PASSWORD, "new": "kort"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code(&body), "weak_password");
+
+    let (status, body) = here
+        .post(
+            "/api/v1/auth/password",
+            json!({"current": STAFF_PASSWORD, "new": new}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // This session goes on; the one on the other device has ended.
+    let (status, _) = here.get("/api/v1/auth/session").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = elsewhere.get("/api/v1/auth/session").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The old password no longer logs in; the new one does.
+    let (status, _) = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": t.moderator, "password": STAFF_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": t.moderator, "password": new}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Audited without the password.
+    let admin = app.staff(&t.admin).await;
+    let (_, page) = admin
+        .get("/api/v1/audit?municipality=utrecht&limit=50")
+        .await;
+    let entry = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "staff.password")
+        .expect("audit entry");
+    assert!(!entry.to_string().contains(new));
+    // Panelists have no password to change.
+    let p = app.panelist(&t.codes[0]).await;
+    let (status, _) = p
+        .post(
+            "/api/v1/auth/password",
+            json!({"current": "x", "new": "y".repeat(20)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/uitloggen", post(logout_form))
         .route("/taal", get(switch_language))
         .route("/toegankelijkheid", get(accessibility))
+        .route("/wachtwoord", get(password_page).post(change_password))
         .route("/static/{file}", get(asset))
         .merge(panel::routes())
         .merge(moderation::routes())
@@ -491,6 +492,93 @@ fn is_local_path(path: &str) -> bool {
     chars.next() == Some('/')
         && !matches!(chars.next(), Some('/' | '\\'))
         && !path.chars().any(|c| c.is_control() || c == '\\')
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    t: Tr,
+    c: Chrome,
+    error: Option<String>,
+    error_on_current: bool,
+    saved: bool,
+}
+
+/// `?ok=1` after a change.
+#[derive(Deserialize, Default)]
+pub struct SavedQuery {
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+/// `GET /wachtwoord`: the staff member's own password.
+pub async fn password_page(
+    v: Viewer,
+    crate::http::extract::Query(q): crate::http::extract::Query<SavedQuery>,
+) -> Response {
+    if let Err(r) = v.require_staff() {
+        return r;
+    }
+    render(&PasswordPage {
+        t: v.t,
+        c: v.chrome(""),
+        error: None,
+        error_on_current: false,
+        saved: q.ok.is_some(),
+    })
+}
+
+/// The password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+/// `POST /wachtwoord`: changes the password; other sessions end.
+pub async fn change_password(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<PasswordForm>,
+) -> Response {
+    let auth = match v.require_staff() {
+        Ok((auth, _)) => auth,
+        Err(r) => return r,
+    };
+    let failed = |message: String, on_current: bool, status: StatusCode| {
+        let page = PasswordPage {
+            t: v.t,
+            c: v.chrome(""),
+            error: Some(message),
+            error_on_current: on_current,
+            saved: false,
+        };
+        (status, render(&page)).into_response()
+    };
+    if form.new != form.repeat {
+        return failed(
+            v.t.t("password.mismatch").to_owned(),
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let ctx = crate::service::AuditContext::new(&auth.actor, v.ip);
+    match state
+        .service
+        .change_password(auth, &form.current, &form.new, &ctx)
+        .await
+    {
+        Ok(()) => see_other("/wachtwoord?ok=1"),
+        Err(e @ Error::Invalid { .. }) => failed(
+            v.t.error(e.code(), &e.message()),
+            e.code() == "wrong_password",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => v.fail(e),
+    }
 }
 
 /// `/toegankelijkheid`: the accessibility statement.

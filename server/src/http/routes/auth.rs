@@ -127,3 +127,29 @@ pub async fn set_profile(
         state.service.set_profile(&auth.actor, body, &ctx).await?,
     ))
 }
+
+/// A password change.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current: String,
+    /// The new password (at least 12 characters).
+    pub new: String,
+}
+
+/// Changes the signed-in staff member's password and ends their other sessions.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    state
+        .service
+        .change_password(&auth, &body.current, &body.new, &ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

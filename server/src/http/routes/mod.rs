@@ -21,6 +21,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/auth/login", post(auth::login_staff))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session))
+        .route("/auth/password", post(auth::change_password))
         .route("/me/profile", get(auth::profile).put(auth::set_profile))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get).patch(cases::update))
