@@ -298,6 +298,18 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PublicForm<T> {
     }
 }
 
+/// The choices of a closed set of stored words for a form: each word with the catalogue
+/// key of its label (`prefix.word`).
+pub fn choices<T: Copy>(
+    all: &[T],
+    word: fn(T) -> &'static str,
+    prefix: &str,
+) -> Vec<(&'static str, String)> {
+    all.iter()
+        .map(|v| (word(*v), format!("{prefix}.{}", word(*v))))
+        .collect()
+}
+
 /// A 303 to `to` (after a form post).
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()

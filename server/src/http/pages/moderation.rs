@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Amsterdam;
 use serde::Deserialize;
 
-use super::{Chrome, SessionForm, Viewer, render, see_other};
+use super::{Chrome, SessionForm, Viewer, choices, render, see_other};
 use crate::domain::{FlagReason, ModAction, PostStatus, Role};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
@@ -431,13 +431,6 @@ struct QueuePageView {
     max_days: u32,
 }
 
-fn reason_choices() -> Vec<(&'static str, String)> {
-    FlagReason::ALL
-        .iter()
-        .map(|r| (r.as_str(), format!("reason.{}", r.as_str())))
-        .collect()
-}
-
 /// Renders a queue, with a failed form if any.
 #[allow(clippy::too_many_arguments)]
 async fn render_queue(
@@ -521,7 +514,7 @@ async fn render_queue(
         next_cursor: page.next_cursor,
         flash: flash(&v.t, ok),
         page_error,
-        reasons: reason_choices(),
+        reasons: choices(FlagReason::ALL, FlagReason::as_str, "reason"),
         max_days: MAX_SUSPEND_DAYS,
     };
     (status, render(&view)).into_response()

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Chrome, SessionForm, Viewer, render, see_other};
+use super::{Chrome, SessionForm, Viewer, choices, render, see_other};
 use crate::domain::{AgeBand, CaseStatus, FlagReason, Verdict, WmoExperience};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
@@ -220,10 +220,11 @@ pub struct CaseQuery {
 }
 
 fn flag_reasons() -> Vec<(&'static str, String)> {
-    FlagReason::ALL
-        .iter()
-        .map(|r| (r.as_str(), format!("reason.{}", r.as_str())))
-        .collect()
+    choices(FlagReason::ALL, FlagReason::as_str, "reason")
+}
+
+fn verdict_choices() -> Vec<(&'static str, String)> {
+    choices(Verdict::ALL, Verdict::as_str, "verdict.choice")
 }
 
 /// Renders the case page with an optional failed form.
@@ -321,10 +322,7 @@ async fn render_case(
         outcome_rows,
         show_verdict_form: can_write && case.my_reaction_id.is_none(),
         verdict_form,
-        verdict_choices: Verdict::ALL
-            .iter()
-            .map(|v| (v.as_str(), format!("verdict.choice_{}", v.as_str())))
-            .collect(),
+        verdict_choices: verdict_choices(),
         length_hint: v
             .t
             .with("verdict.length_hint", "min", case.min_length)
@@ -670,10 +668,7 @@ fn edit_render(
         body,
         verdict,
         error,
-        verdict_choices: Verdict::ALL
-            .iter()
-            .map(|v| (v.as_str(), format!("verdict.choice_{}", v.as_str())))
-            .collect(),
+        verdict_choices: verdict_choices(),
         post,
     };
     (status, render(&page)).into_response()
@@ -759,14 +754,8 @@ fn profile_render(
         t: v.t,
         c: v.chrome("panel"),
         profile,
-        age_bands: AgeBand::ALL
-            .iter()
-            .map(|a| (a.as_str(), format!("profile.age.{}", a.as_str())))
-            .collect(),
-        experiences: WmoExperience::ALL
-            .iter()
-            .map(|w| (w.as_str(), format!("profile.wmo.{}", w.as_str())))
-            .collect(),
+        age_bands: choices(AgeBand::ALL, AgeBand::as_str, "profile.age"),
+        experiences: choices(WmoExperience::ALL, WmoExperience::as_str, "profile.wmo"),
         error,
         saved,
     };

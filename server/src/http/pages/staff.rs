@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Chrome, SessionForm, Viewer, render, see_other};
+use super::{Chrome, SessionForm, Viewer, choices, render, see_other};
 use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
@@ -602,16 +602,6 @@ struct EditorExtras {
     schedule_error: Option<String>,
     status_error: Option<String>,
     schedule_values: Option<(String, String)>,
-}
-
-fn choices<T: Copy>(
-    all: &[T],
-    word: fn(T) -> &'static str,
-    prefix: &str,
-) -> Vec<(&'static str, String)> {
-    all.iter()
-        .map(|v| (word(*v), format!("{prefix}.{}", word(*v))))
-        .collect()
 }
 
 fn rows<T: Clone + Default>(items: &[T]) -> Vec<(usize, T)> {
