@@ -4,9 +4,9 @@
 // unless the reader is busy with that very post. The connection recovers by itself and
 // resumes after the last event it saw.
 
+import { announce as announceIn, follow, say, showState } from "./realtime.js";
+
 const main = document.querySelector("main[data-case]");
-const texts = JSON.parse(document.getElementById("teksten")?.textContent || "{}");
-const say = (key, n) => (texts[key] || key).replace("{n}", String(n));
 
 if (main) {
   const caseId = main.dataset.case;
@@ -21,22 +21,10 @@ if (main) {
   const presence = document.getElementById("aanwezig");
   const fresh = new Set(); // posts created since the page loaded, not shown yet
   const stale = new Set(); // shown posts that changed while the reader was busy with them
-  let socket = null;
-  let retry = 1000;
   let announceTimer = null;
 
-  const setState = (name, key) => {
-    if (!state) return;
-    state.dataset.state = name;
-    const label = state.querySelector(".label");
-    if (label) label.textContent = say(key);
-  };
-
   const announce = (text) => {
-    if (!announcer || pause?.checked) return;
-    // Replacing the text makes screen readers read it once, politely.
-    announcer.textContent = "";
-    window.setTimeout(() => { announcer.textContent = text; }, 50);
+    if (!pause?.checked) announceIn(announcer, text);
   };
 
   const updateButton = () => {
@@ -164,24 +152,14 @@ if (main) {
     }
   };
 
-  const connect = () => {
-    setState("connecting", "connecting");
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
-    socket.addEventListener("open", () => {
-      const sub = { type: "subscribe", topic, after: seq };
-      if (epoch) sub.epoch = epoch;
-      socket.send(JSON.stringify(sub));
-    });
-    socket.addEventListener("message", (e) => {
-      let msg;
-      try { msg = JSON.parse(e.data); } catch { return; }
+  follow({
+    stateEl: state,
+    subscription: () => ({ type: "subscribe", topic, after: seq, ...(epoch ? { epoch } : {}) }),
+    onMessage: (msg, socket) => {
       // Other scripts of the page (watch.js) listen here instead of opening a socket.
       document.dispatchEvent(new CustomEvent("beraad:live", { detail: msg }));
       if (msg.type === "subscribed") {
-        retry = 1000;
         if (msg.epoch) epoch = msg.epoch;
-        setState("online", "online");
       } else if (msg.type === "event") {
         onEvent(msg);
       } else if (msg.type === "presence" && presence) {
@@ -195,18 +173,11 @@ if (main) {
           window.location.reload();
           return;
         }
-        setState("offline", "reload");
+        showState(state, "offline", "reload");
         socket.close();
       }
-    });
-    socket.addEventListener("close", () => {
-      if (state?.dataset.state === "offline") return;
-      setState("reconnecting", "reconnecting");
-      window.setTimeout(connect, retry + Math.random() * 500);
-      retry = Math.min(retry * 2, 30000);
-    });
-  };
+    },
+  });
 
   button?.addEventListener("click", showNew);
-  if ("WebSocket" in window) connect();
 }

@@ -5,9 +5,9 @@
 // "Sneltoetsen") move between items and open their forms; they are ignored while typing
 // and when Ctrl, Alt or Cmd is held.
 
+import { announce as announceIn, follow, say, showState } from "./realtime.js";
+
 const main = document.querySelector("main[data-moderation]");
-const texts = JSON.parse(document.getElementById("teksten")?.textContent || "{}");
-const say = (key, n) => (texts[key] || key).replace("{n}", String(n));
 
 const items = () => [...document.querySelectorAll("article.mod-item")];
 const heading = (item) => item.querySelector("h3") || item;
@@ -21,22 +21,9 @@ function live(slug) {
   const announcer = document.getElementById("mod-aankondiging");
   const fresh = new Set(); // posts that entered a queue since the page loaded
   let last = null; // the counts last seen
-  let socket = null;
-  let retry = 1000;
   let announceTimer = null;
 
-  const setState = (name, key) => {
-    if (!state) return;
-    state.dataset.state = name;
-    const label = state.querySelector(".label");
-    if (label) label.textContent = say(key);
-  };
-
-  const announce = (text) => {
-    if (!announcer) return;
-    announcer.textContent = "";
-    window.setTimeout(() => { announcer.textContent = text; }, 50);
-  };
+  const announce = (text) => announceIn(announcer, text);
 
   const readCounts = () => {
     const out = {};
@@ -96,20 +83,12 @@ function live(slug) {
     }
   };
 
-  const connect = () => {
-    setState("connecting", "connecting");
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
-    socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ type: "subscribe", topic, after: 0 }));
-    });
-    socket.addEventListener("message", (e) => {
-      let msg;
-      try { msg = JSON.parse(e.data); } catch { return; }
+  follow({
+    stateEl: state,
+    subscription: () => ({ type: "subscribe", topic, after: 0 }),
+    onMessage: (msg, socket) => {
       if (msg.topic !== topic && msg.topic != null) return;
       if (msg.type === "subscribed") {
-        retry = 1000;
-        setState("online", "online");
         // Counts as they are now: the page may be a few seconds old.
         last = readCounts();
         showCounts(msg);
@@ -117,19 +96,11 @@ function live(slug) {
       } else if (msg.type === "moderation") {
         onMessage(msg);
       } else if (msg.type === "error" && msg.code === "forbidden") {
-        setState("offline", "offline");
+        showState(state, "offline", "offline");
         socket.close();
       }
-    });
-    socket.addEventListener("close", () => {
-      if (state?.dataset.state === "offline") return;
-      setState("reconnecting", "reconnecting");
-      window.setTimeout(connect, retry + Math.random() * 500);
-      retry = Math.min(retry * 2, 30000);
-    });
-  };
-
-  if ("WebSocket" in window) connect();
+    },
+  });
 }
 
 /** The keyboard shortcuts. */

@@ -4,6 +4,8 @@
 // announcement, so nothing interrupts a reader. The number of staff watching is shown
 // next to the panelists (live.js writes those). On the report, the print button.
 
+import { follow } from "./realtime.js";
+
 const REFRESH_MS = 10000;
 
 const printButton = document.getElementById("afdrukken");
@@ -22,7 +24,6 @@ if (region && live && "WebSocket" in window) {
   let seq = Number(region.dataset.seq || document.querySelector("main")?.dataset.seq || 0);
   let dirty = false;
   let busy = false;
-  let retry = 1000;
 
   const refresh = async () => {
     if (!dirty || busy || document.hidden) return;
@@ -47,7 +48,6 @@ if (region && live && "WebSocket" in window) {
 
   const onMessage = (msg, socket) => {
     if (msg.type === "subscribed") {
-      retry = 1000;
       if (typeof msg.head === "number" && msg.head > seq) dirty = true;
     } else if (msg.type === "event") {
       if (typeof msg.seq === "number") seq = Math.max(seq, msg.seq);
@@ -62,27 +62,10 @@ if (region && live && "WebSocket" in window) {
     }
   };
 
-  const connect = () => {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
-    socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ type: "subscribe", topic, after: seq }));
-    });
-    socket.addEventListener("message", (e) => {
-      let msg;
-      try { msg = JSON.parse(e.data); } catch { return; }
-      onMessage(msg, socket);
-    });
-    socket.addEventListener("close", () => {
-      window.setTimeout(connect, retry + Math.random() * 500);
-      retry = Math.min(retry * 2, 30000);
-    });
-  };
-
   if (document.querySelector('script[src="/static/live.js"]')) {
     // The live thread on this page already follows the case: share its connection.
     document.addEventListener("beraad:live", (e) => onMessage(e.detail, null));
   } else {
-    connect();
+    follow({ subscription: () => ({ type: "subscribe", topic, after: seq }), onMessage });
   }
 }

@@ -604,6 +604,7 @@ pub async fn accessibility(v: Viewer) -> Response {
 const STYLESHEET: &str = include_str!("../../../../web/static/beraad.css");
 const SESSION_JS: &str = include_str!("../../../../web/static/session.js");
 const LIVE_JS: &str = include_str!("../../../../web/static/live.js");
+const REALTIME_JS: &str = include_str!("../../../../web/static/realtime.js");
 const MODERATION_JS: &str = include_str!("../../../../web/static/moderation.js");
 const WATCH_JS: &str = include_str!("../../../../web/static/watch.js");
 const CASE_EDITOR_JS: &str = include_str!("../../../../web/static/case-editor.js");
@@ -617,6 +618,7 @@ pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Re
         "beraad.css" => (STYLESHEET, "text/css; charset=utf-8"),
         "session.js" => (SESSION_JS, "text/javascript; charset=utf-8"),
         "live.js" => (LIVE_JS, "text/javascript; charset=utf-8"),
+        "realtime.js" => (REALTIME_JS, "text/javascript; charset=utf-8"),
         "moderation.js" => (MODERATION_JS, "text/javascript; charset=utf-8"),
         "watch.js" => (WATCH_JS, "text/javascript; charset=utf-8"),
         "case-editor.js" => (CASE_EDITOR_JS, "text/javascript; charset=utf-8"),

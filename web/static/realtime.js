@@ -1,0 +1,57 @@
+// What the live scripts share: the page's texts (the `js.*` catalogue keys in the
+// `#teksten` island), a polite announcer, and following one WebSocket topic with a
+// visible connection state and reconnection with backoff.
+
+/** The page's texts for scripts. */
+export const texts = JSON.parse(document.getElementById("teksten")?.textContent || "{}");
+
+/** The text under `key`, with `{n}` filled in. */
+export const say = (key, n) => (texts[key] || key).replace("{n}", String(n));
+
+/** Puts `text` in a live region; replacing it makes screen readers read it once. */
+export function announce(region, text) {
+  if (!region) return;
+  region.textContent = "";
+  window.setTimeout(() => { region.textContent = text; }, 50);
+}
+
+/** Shows a connection state (`online`, `connecting`, `reconnecting`, `offline`). */
+export function showState(el, name, key) {
+  if (!el) return;
+  el.dataset.state = name;
+  const label = el.querySelector(".label");
+  if (label) label.textContent = say(key);
+}
+
+/**
+ * Follows a topic over `/api/v1/ws`: sends `subscription()` on every (re)connect, hands
+ * each message to `onMessage(msg, socket)`, shows the state on `stateEl` (if any) and
+ * reconnects with jittered exponential backoff, unless `onMessage` set the state to
+ * `offline` before closing.
+ */
+export function follow({ stateEl = null, subscription, onMessage }) {
+  if (!("WebSocket" in window)) return;
+  let retry = 1000;
+  const connect = () => {
+    showState(stateEl, "connecting", "connecting");
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    socket.addEventListener("open", () => socket.send(JSON.stringify(subscription())));
+    socket.addEventListener("message", (e) => {
+      let msg;
+      try { msg = JSON.parse(e.data); } catch { return; }
+      if (msg.type === "subscribed") {
+        retry = 1000;
+        showState(stateEl, "online", "online");
+      }
+      onMessage(msg, socket);
+    });
+    socket.addEventListener("close", () => {
+      if (stateEl?.dataset.state === "offline") return;
+      showState(stateEl, "reconnecting", "reconnecting");
+      window.setTimeout(connect, retry + Math.random() * 500);
+      retry = Math.min(retry * 2, 30000);
+    });
+  };
+  connect();
+}
