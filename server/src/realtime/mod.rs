@@ -19,22 +19,19 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, mpsc};
 
 use crate::service::live::Reader;
-use crate::service::{Doorbell, Service};
+use crate::service::{Doorbell, Person, Service};
 
 /// Tuning of the hub.
 #[derive(Clone, Copy, Debug)]
 pub struct HubSettings {
     /// Frames queued per connection before it counts as too slow.
     pub outbox_capacity: usize,
-    /// Rendered events each room keeps for resuming clients.
-    pub replay_buffer: usize,
 }
 
 impl Default for HubSettings {
     fn default() -> Self {
         HubSettings {
             outbox_capacity: 512,
-            replay_buffer: 1024,
         }
     }
 }
@@ -138,6 +135,8 @@ pub struct Hub {
     presence: OnceLock<Arc<dyn SharedPresence>>,
     /// Connections following a municipality's moderation queues.
     moderators: Mutex<HashMap<i64, Vec<ModWatcher>>>,
+    /// People whose access changed; every connection listens and checks its own again.
+    access: tokio::sync::broadcast::Sender<Person>,
     next_conn: AtomicU64,
     /// Counters.
     pub stats: HubStats,
@@ -154,6 +153,7 @@ impl Hub {
             remote: OnceLock::new(),
             presence: OnceLock::new(),
             moderators: Mutex::new(HashMap::new()),
+            access: tokio::sync::broadcast::channel(256).0,
             next_conn: AtomicU64::new(1),
             stats: HubStats::default(),
         })
@@ -177,6 +177,17 @@ impl Hub {
     /// Presence shared between nodes, if any.
     pub fn shared_presence(&self) -> Option<&Arc<dyn SharedPresence>> {
         self.presence.get()
+    }
+
+    /// Tells this node's connections that a person's access changed.
+    pub fn ring_person(&self, person: Person) {
+        let _ = self.access.send(person);
+    }
+
+    /// Announcements of changed access, for one connection to listen to. A receiver that
+    /// falls behind (`Lagged`) must check its access anyway.
+    pub fn access_changes(&self) -> tokio::sync::broadcast::Receiver<Person> {
+        self.access.subscribe()
     }
 
     /// A fresh connection id.
@@ -400,6 +411,12 @@ impl Doorbell for LocalBell {
     fn ring_moderation(&self, municipality_id: i64, post_id: i64) {
         if let Some(hub) = self.0.upgrade() {
             hub.ring_moderation(municipality_id, post_id);
+        }
+    }
+
+    fn ring_person(&self, person: Person) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.ring_person(person);
         }
     }
 }

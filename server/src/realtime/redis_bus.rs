@@ -14,12 +14,14 @@ use tokio::sync::mpsc;
 use std::collections::HashSet;
 
 use super::{Hub, RemoteWatch, SharedPresence};
-use crate::service::Doorbell;
+use crate::service::{Doorbell, Person};
 
 /// Prefix of the per-case channels.
 const CHANNEL_PREFIX: &str = "beraad:case:";
 /// Channel announcing changed moderation queues (payload: municipality id).
 const MODERATION_CHANNEL: &str = "beraad:moderation";
+/// Channel announcing a person whose access changed (payload: `s:ID` or `p:ID`).
+const ACCESS_CHANNEL: &str = "beraad:access";
 
 enum Watch {
     Add(i64),
@@ -91,6 +93,15 @@ impl Doorbell for RedisBus {
             MODERATION_CHANNEL.to_owned(),
             format!("{municipality_id}:{post_id}"),
         ));
+    }
+
+    fn ring_person(&self, person: Person) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.ring_person(person);
+        }
+        let _ = self
+            .publish_tx
+            .try_send((ACCESS_CHANNEL.to_owned(), person.encode()));
     }
 }
 
@@ -240,6 +251,7 @@ async fn subscriber(
         let (mut sink, mut stream) = pubsub.split();
         let mut followed: Vec<String> = hub.followed().into_iter().map(channel).collect();
         followed.push(MODERATION_CHANNEL.to_owned());
+        followed.push(ACCESS_CHANNEL.to_owned());
         if let Err(e) = sink.subscribe(&followed).await {
             tracing::warn!(error = %e, "redis resubscribe failed");
             drop(hub);
@@ -258,6 +270,13 @@ async fn subscriber(
             tokio::select! {
                 msg = stream.next() => {
                     let Some(msg) = msg else { break };
+                    if msg.get_channel_name() == ACCESS_CHANNEL {
+                        let payload = msg.get_payload::<String>().unwrap_or_default();
+                        if let (Some(person), Some(hub)) = (Person::decode(&payload), bus.upgrade().and_then(|b| b.hub.upgrade())) {
+                            hub.ring_person(person);
+                        }
+                        continue;
+                    }
                     if msg.get_channel_name() == MODERATION_CHANNEL {
                         let payload = msg.get_payload::<String>().unwrap_or_default();
                         let parsed = payload

@@ -1,8 +1,12 @@
 //! One room: the live followers of one case on this node. A single task owns the room,
 //! so joins, leaves and deliveries happen in one order: a joining client gets its
 //! backlog and then every later event, with no gap and no duplicate.
+//!
+//! A room keeps no rendered events: a backlog is read from the log and rendered anew,
+//! so a resume shows each post as it is now (a replay of frames rendered before an
+//! edit, hide, redaction or withdrawal would re-send the old text).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -55,7 +59,6 @@ struct Room {
     topic: String,
     epoch: String,
     last: i64,
-    recent: VecDeque<Arc<RoomEvent>>,
     members: Vec<Joined>,
     presence_sent: (usize, usize),
     delivered: Arc<AtomicI64>,
@@ -84,7 +87,6 @@ pub(super) async fn run(
         topic: format!("case:{case_id}"),
         epoch: head.epoch,
         last: head.seq,
-        recent: VecDeque::new(),
         members: Vec::new(),
         presence_sent: (0, 0),
         delivered,
@@ -122,13 +124,9 @@ impl Room {
             };
             let n = batch.len() as u64;
             for live in batch {
-                let event = Arc::new(RoomEvent::from_live(live));
+                let event = RoomEvent::from_live(live);
                 self.deliver(&event);
                 self.last = event.seq;
-                self.recent.push_back(event);
-                if self.recent.len() > self.hub.settings.replay_buffer {
-                    self.recent.pop_front();
-                }
             }
             self.delivered.store(self.last, Ordering::Release);
             if n < PAGE {
@@ -214,25 +212,9 @@ impl Room {
         });
     }
 
-    /// Sends the events after the member's position up to `last`, from memory when the
-    /// replay buffer reaches back far enough, else from the log.
+    /// Sends the events after the member's position up to `last`, read from the log and
+    /// rendered from each post's current state.
     async fn send_backlog(&self, member: &Member) -> bool {
-        let from_memory = self
-            .recent
-            .front()
-            .is_some_and(|first| first.seq <= member.after + 1);
-        if from_memory {
-            for e in self.recent.iter().filter(|e| e.seq > member.after) {
-                if member
-                    .outbox
-                    .try_send(e.for_reader(member.reader).clone())
-                    .is_err()
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
         let mut pos = member.after;
         while pos < self.last {
             let batch = match self

@@ -279,19 +279,29 @@ impl Service {
         }
     }
 
+    /// The actor behind an open connection as they are now: `None` when the session
+    /// ended or expired, the account is gone or disabled, or the panelist is suspended;
+    /// otherwise the actor with their current roles. Live connections call this on
+    /// every subscribe and whenever the person's access changed.
+    pub async fn current_actor(&self, session_id: i64, actor: &Actor) -> Result<Option<Actor>> {
+        let now = self.now();
+        if !sessions::is_live(self.store.db(), session_id, now).await? {
+            return Ok(None);
+        }
+        Ok(match actor {
+            Actor::Panelist(p) => self
+                .panelist_actor(p.id)
+                .await?
+                .filter(|p| p.suspended_until.is_none_or(|until| until <= now))
+                .map(Actor::Panelist),
+            Actor::Staff(s) => self.staff_actor(s.id).await?.map(Actor::Staff),
+        })
+    }
+
     /// Whether a session behind an open connection still holds: not ended, not expired,
     /// and its panelist not suspended.
     pub async fn session_still_valid(&self, session_id: i64, actor: &Actor) -> Result<bool> {
-        let now = self.now();
-        if !sessions::is_live(self.store.db(), session_id, now).await? {
-            return Ok(false);
-        }
-        if let Actor::Panelist(p) = actor
-            && let Some(row) = people::panelist_by_id(self.store.db(), p.id).await?
-        {
-            return Ok(row.suspended_until.is_none_or(|until| until <= now));
-        }
-        Ok(true)
+        Ok(self.current_actor(session_id, actor).await?.is_some())
     }
 
     /// Changes the signed-in staff member's password after checking the current one, and
@@ -368,6 +378,7 @@ impl Service {
             .await?;
         }
         tx.commit().await?;
+        self.ring_person(super::Person::Staff(staff.id));
         tracing::info!(staff.id = staff.id, "staff password changed");
         Ok(())
     }
@@ -375,6 +386,7 @@ impl Service {
     /// Ends a session.
     pub async fn logout(&self, auth: &Authenticated) -> Result<()> {
         sessions::delete(self.store.db(), auth.session_id).await?;
+        self.ring_person(super::Person::of(&auth.actor));
         Ok(())
     }
 

@@ -531,7 +531,13 @@ impl Service {
             }
         };
         let tally = if show_tally {
-            let counts = posts::verdict_counts(db, c.id).await?;
+            // Count what this reader may read: visible reactions, the reader's own, and
+            // for staff also held and hidden ones (never withdrawn or rejected).
+            let (statuses, own): (&[&str], Option<i64>) = match actor {
+                Actor::Staff(_) => (&["visible", "hidden", "pending"], None),
+                Actor::Panelist(p) => (&["visible"], Some(p.id)),
+            };
+            let counts = posts::verdict_counts(db, c.id, statuses, own).await?;
             let get = |v: Verdict| counts.get(v.as_str()).copied().unwrap_or(0);
             let (eens, oneens, twijfel) = (
                 get(Verdict::Agree),

@@ -1,7 +1,8 @@
-//! Case events as the real-time layer sends them: read from the log in order, rendered
-//! once per event into at most two wire texts — the full one, and for posts that not
-//! everyone may read, a placeholder without text or verdict. Which reader gets which is
-//! decided here, by the same rule as [`policy::can_read_post_body`].
+//! Case events as the real-time layer sends them: read from the log in order, each post
+//! event rendered from the post *as it is now* into at most two wire texts — the full
+//! one, and for posts that not everyone may read, a placeholder without text or verdict.
+//! Which reader gets which is [`policy::may_read_post_text`], the rule every door uses.
+//! Rendered events are sent once and never kept: a resume renders anew.
 
 use std::collections::HashMap;
 
@@ -74,47 +75,27 @@ pub struct LiveEvent {
     pub access: Access,
 }
 
-/// Which readers get the full message of an event.
-#[derive(Clone, Copy, Debug)]
+/// Which readers get the full message of an event: the post's state and author as read
+/// when the event was rendered, judged by [`policy::may_read_post_text`].
+#[derive(Clone, Debug)]
 pub struct Access {
-    /// Whether some readers get the restricted message.
-    pub restricted: bool,
-    /// The post's author, who always gets the full message.
-    pub author_id: Option<i64>,
-    /// Whether staff get the full message (every state but withdrawn, whose text is the
-    /// author's alone).
-    pub staff_full: bool,
+    /// The post's status, `None` for events without a post (open to all).
+    pub status: Option<String>,
+    /// The post's author.
+    pub author_id: i64,
 }
 
 impl Access {
     /// Whether `reader` gets the full message.
     pub fn full_for(&self, reader: Reader) -> bool {
-        match reader {
-            _ if !self.restricted => true,
-            Reader::Staff => self.staff_full,
-            Reader::Panelist(id) => self.author_id == Some(id),
+        match &self.status {
+            None => true,
+            Some(status) => policy::may_read_post_text(reader, status, self.author_id),
         }
     }
 }
 
-/// Who receives an event, as far as filtering is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reader {
-    /// Staff of the case's municipality.
-    Staff,
-    /// A panelist, by id.
-    Panelist(i64),
-}
-
-impl Reader {
-    /// The reader an actor is.
-    pub fn of(actor: &Actor) -> Reader {
-        match actor {
-            Actor::Staff(_) => Reader::Staff,
-            Actor::Panelist(p) => Reader::Panelist(p.id),
-        }
-    }
-}
+pub use policy::Reader;
 
 /// The position of a case's log: last sequence number and epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -233,6 +214,10 @@ fn render(
         .map_err(|err| Error::Internal(format!("render event: {err}")))
     };
     let full = to_text(live.as_ref())?;
+    let access = Access {
+        status: p.filter(|_| live.is_some()).map(|p| p.status.clone()),
+        author_id: p.map_or(0, |p| p.panelist_id),
+    };
     let open_to_all = p.is_none_or(policy::post_open_to_all);
     let restricted = match (&live, open_to_all) {
         (Some(l), false) => {
@@ -246,11 +231,7 @@ fn render(
     Ok(LiveEvent {
         seq: e.seq,
         full,
-        access: Access {
-            restricted: restricted.is_some(),
-            author_id: p.map(|p| p.panelist_id),
-            staff_full: p.is_none_or(|p| p.status != PostStatus::Withdrawn.as_str()),
-        },
+        access,
         restricted,
     })
 }

@@ -62,6 +62,47 @@ pub trait Doorbell: Send + Sync + 'static {
     fn ring(&self, case_id: i64, seq: i64);
     /// The moderation queues of a municipality changed, at post `post_id`.
     fn ring_moderation(&self, municipality_id: i64, post_id: i64);
+    /// What `person` may read changed (a role revoked, a suspension, a session ended):
+    /// their open connections on every node check their access again at once.
+    fn ring_person(&self, person: Person);
+}
+
+/// A person whose access can change while they are connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Person {
+    /// A staff member, by id.
+    Staff(i64),
+    /// A panelist, by id.
+    Panelist(i64),
+}
+
+impl Person {
+    /// The person an actor is.
+    pub fn of(actor: &policy::Actor) -> Person {
+        match actor {
+            policy::Actor::Staff(s) => Person::Staff(s.id),
+            policy::Actor::Panelist(p) => Person::Panelist(p.id),
+        }
+    }
+
+    /// Wire form between nodes: `s:ID` or `p:ID`.
+    pub fn encode(self) -> String {
+        match self {
+            Person::Staff(id) => format!("s:{id}"),
+            Person::Panelist(id) => format!("p:{id}"),
+        }
+    }
+
+    /// Reads [`Person::encode`]'s form.
+    pub fn decode(text: &str) -> Option<Person> {
+        let (kind, id) = text.split_once(':')?;
+        let id = id.parse().ok()?;
+        match kind {
+            "s" => Some(Person::Staff(id)),
+            "p" => Some(Person::Panelist(id)),
+            _ => None,
+        }
+    }
 }
 
 /// `Service` entry point, cheap to share behind an `Arc`.
@@ -121,6 +162,14 @@ impl Service {
     pub fn ring_moderation(&self, municipality_id: i64, post_id: i64) {
         if let Some(d) = self.doorbell.get() {
             d.ring_moderation(municipality_id, post_id);
+        }
+    }
+
+    /// Announces, after commit, that a person's access changed, so their open
+    /// connections check it again now rather than at the next periodic check.
+    pub fn ring_person(&self, person: Person) {
+        if let Some(d) = self.doorbell.get() {
+            d.ring_person(person);
         }
     }
 

@@ -40,6 +40,11 @@ pub struct ActionInput {
     /// For `redact`: the cleaned text (default: a notice that text was removed).
     #[serde(default)]
     pub body: Option<String>,
+    /// The revision the moderator read (`revision_count` of the post as shown); required
+    /// to approve or restore, which fail with `post_changed` when the author changed the
+    /// text since.
+    #[serde(default)]
+    pub revision: Option<i32>,
 }
 
 /// Suspension of a panelist.
@@ -155,6 +160,8 @@ pub struct HandledItem {
     pub note: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+    /// The post's current revision, to pin a restore to.
+    pub revision: Option<i32>,
 }
 
 /// A page of recent actions.
@@ -391,6 +398,14 @@ impl Service {
         } else {
             None
         };
+        let mut post_ids: Vec<i64> = list.iter().filter_map(|a| a.post_id).collect();
+        post_ids.sort_unstable();
+        post_ids.dedup();
+        let revisions: HashMap<i64, i32> = posts::posts_by_ids(db, &post_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.revision_count))
+            .collect();
         Ok(HandledPage {
             items: list
                 .into_iter()
@@ -404,6 +419,7 @@ impl Service {
                     reason: a.reason,
                     note: a.note,
                     at: a.created_at,
+                    revision: a.post_id.and_then(|id| revisions.get(&id).copied()),
                 })
                 .collect(),
             next_cursor,
@@ -461,15 +477,15 @@ impl Service {
         input: ActionInput,
         ctx: &AuditContext,
     ) -> Result<QueueItem> {
-        let (p, municipality_id, staff) = self.post_for_moderation(actor, post_id).await?;
-        let now = self.now();
-        if p.claimed_by.is_some_and(|s| s != staff.id) && p.claimed_until.is_some_and(|u| u > now) {
-            return Err(Error::conflict(
-                "claimed_by_other",
-                "Een andere moderator behandelt dit bericht al.",
+        let (_, municipality_id, staff) = self.post_for_moderation(actor, post_id).await?;
+        let publishes = matches!(action, ModAction::Approve | ModAction::Restore);
+        if publishes && input.revision.is_none() {
+            return Err(Error::invalid(
+                "revision_required",
+                "Geef de versie van het bericht mee die u hebt gelezen.",
             ));
         }
-        let status = PostStatus::parse(&p.status).unwrap_or(PostStatus::Hidden);
+        let now = self.now();
         let reason = parse_reason(
             &input,
             matches!(action, ModAction::Hide | ModAction::Reject),
@@ -486,6 +502,24 @@ impl Service {
             )
         };
         let tx = self.store.begin_write().await?;
+        // Decide on the post as it is now, not as it was read before the transaction.
+        let p = posts::post_for_update(&*tx, post_id)
+            .await?
+            .ok_or_else(|| Error::not_found("post_not_found"))?;
+        if p.claimed_by.is_some_and(|s| s != staff.id) && p.claimed_until.is_some_and(|u| u > now) {
+            return Err(Error::conflict(
+                "claimed_by_other",
+                "Een andere moderator behandelt dit bericht al.",
+            ));
+        }
+        if publishes && input.revision != Some(p.revision_count) {
+            return Err(Error::conflict(
+                "post_changed",
+                "De schrijver heeft het bericht aangepast nadat u het opende. Lees de nieuwe \
+                 tekst en beslis opnieuw.",
+            ));
+        }
+        let status = PostStatus::parse(&p.status).unwrap_or(PostStatus::Hidden);
         let saved = match state_change(action) {
             Some((from, to, keeps_reason, verb)) => {
                 if !from.contains(&status) {
@@ -682,6 +716,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.ring_person(super::Person::Panelist(panelist_id));
         Ok(())
     }
 

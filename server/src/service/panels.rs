@@ -565,6 +565,7 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
+        self.ring_person(super::Person::Staff(staff_id));
         Ok(())
     }
 }

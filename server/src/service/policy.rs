@@ -156,19 +156,47 @@ pub fn require_role<'a>(
     }
 }
 
-/// Whether the actor may read the text of a post in a case they can see. Visible posts
-/// are for everyone; a withdrawn post only for its author; a held, hidden or rejected
-/// post for its author and the municipality's staff.
-pub fn can_read_post_body(actor: &Actor, post: &post::Model) -> bool {
-    let status = PostStatus::parse(&post.status).unwrap_or(PostStatus::Hidden);
-    let is_author = matches!(actor, Actor::Panelist(p) if p.id == post.panelist_id);
+/// Who reads a post, as far as its text is concerned. Staff here means staff of the
+/// case's municipality (anyone else cannot see the case at all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Staff of the case's municipality.
+    Staff,
+    /// A panelist, by id.
+    Panelist(i64),
+}
+
+impl Reader {
+    /// The reader an actor is.
+    pub fn of(actor: &Actor) -> Reader {
+        match actor {
+            Actor::Staff(_) => Reader::Staff,
+            Actor::Panelist(p) => Reader::Panelist(p.id),
+        }
+    }
+}
+
+/// **The** rule for a post's text (and verdict), called by every door that shows one:
+/// threads, fragments, live frames and resumes, exports and analysis. Visible posts are
+/// for everyone; a withdrawn post only for its author; a held, hidden or rejected post
+/// for its author and the municipality's staff. A status this code does not know is
+/// treated as hidden.
+pub fn may_read_post_text(reader: Reader, status: &str, author_id: i64) -> bool {
+    let status = PostStatus::parse(status).unwrap_or(PostStatus::Hidden);
+    let is_author = reader == Reader::Panelist(author_id);
     match status {
         PostStatus::Visible => true,
         PostStatus::Withdrawn => is_author,
         PostStatus::Pending | PostStatus::Hidden | PostStatus::Rejected => {
-            is_author || matches!(actor, Actor::Staff(_))
+            is_author || reader == Reader::Staff
         }
     }
+}
+
+/// Whether the actor may read the text of a post in a case they can see
+/// ([`may_read_post_text`] for this actor).
+pub fn can_read_post_body(actor: &Actor, post: &post::Model) -> bool {
+    may_read_post_text(Reader::of(actor), &post.status, post.panelist_id)
 }
 
 /// Whether every reader of the case may read the post's text (it is visible).

@@ -522,7 +522,9 @@ impl Service {
         let mut held: Vec<HeldReason> = Vec::new();
         for f in verdict.findings {
             if f.outcome == screening::Outcome::Hold
-                && !held.iter().any(|h| h.code == f.reason.code())
+                && !held
+                    .iter()
+                    .any(|h| h.code == f.reason.code() && h.message == f.message)
             {
                 held.push(HeldReason {
                     code: f.reason.code().to_owned(),
@@ -593,6 +595,17 @@ impl Service {
             .await?;
         let now = self.now();
         let tx = self.store.begin_write().await?;
+        // The post as it is now: a moderator may have acted since it was read above.
+        let post = posts::post_for_update(&*tx, post.id)
+            .await?
+            .ok_or_else(|| Error::not_found("post_not_found"))?;
+        let status = PostStatus::parse(&post.status).unwrap_or(PostStatus::Hidden);
+        if matches!(status, PostStatus::Withdrawn | PostStatus::Rejected) {
+            return Err(Error::conflict(
+                "post_not_editable",
+                "Dit bericht kan niet meer worden aangepast.",
+            ));
+        }
         let mut saved = posts::revise_post(
             &*tx,
             &post,
@@ -601,8 +614,22 @@ impl Service {
             now,
         )
         .await?;
-        if !held.is_empty() && saved.status == PostStatus::Visible.as_str() {
-            saved = posts::hold(&*tx, &saved, &serde_json::json!(held).to_string(), now).await?;
+        // A post nobody else reads yet (held) or any more (hidden) goes back before a
+        // moderator with the reasons of its new text; a claim on the old text ends, so no
+        // decision is taken on text the moderator did not see.
+        let requeue = matches!(status, PostStatus::Pending | PostStatus::Hidden);
+        if requeue || !held.is_empty() {
+            let mut reasons = held.clone();
+            if requeue {
+                reasons.push(HeldReason {
+                    code: "bewerkt".into(),
+                    message: "U hebt dit bericht aangepast; een moderator bekijkt de nieuwe \
+                              tekst voordat anderen die zien."
+                        .into(),
+                });
+            }
+            saved = posts::hold(&*tx, &saved, &serde_json::json!(reasons).to_string(), now).await?;
+            crate::store::moderation::release(&*tx, saved.id).await?;
         }
         let event = events::append(
             &*tx,
@@ -615,7 +642,7 @@ impl Service {
         .await?;
         tx.commit().await?;
         self.ring(case.id, event.seq);
-        if !held.is_empty() {
+        if requeue || !held.is_empty() {
             self.ring_moderation(case.municipality_id, post.id);
         }
         self.post_view(actor, saved).await

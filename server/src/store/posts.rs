@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{flag, panelist, post, post_revision, weighing};
@@ -115,7 +115,8 @@ pub async fn revise_post<C: ConnectionTrait>(
     Ok(saved)
 }
 
-/// Holds a post for a moderator, with the reasons (JSON list).
+/// Holds a post for a moderator, with the reasons (JSON list). A reason a moderator gave
+/// for an earlier hide no longer applies to the held text and is cleared.
 pub async fn hold<C: ConnectionTrait>(
     db: &C,
     p: &post::Model,
@@ -125,6 +126,8 @@ pub async fn hold<C: ConnectionTrait>(
     let mut am: post::ActiveModel = p.clone().into();
     am.status = Set("pending".to_owned());
     am.held_reasons = Set(Some(held_reasons.to_owned()));
+    am.status_reason = Set(None);
+    am.status_note = Set(None);
     am.updated_at = Set(now);
     am.update(db).await
 }
@@ -145,6 +148,16 @@ pub async fn set_post_status<C: ConnectionTrait>(
 /// Looks up a post by id.
 pub async fn post_by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<post::Model>, DbErr> {
     post::Entity::find_by_id(id).one(db).await
+}
+
+/// Reads a post inside a write transaction and locks its row until the transaction
+/// ends (on SQLite the write gate already orders writers), so a decision is taken on the
+/// post as it is now.
+pub async fn post_for_update<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<post::Model>, DbErr> {
+    post::Entity::find_by_id(id).lock_exclusive().one(db).await
 }
 
 /// Looks up several posts by id.
@@ -404,18 +417,29 @@ struct VerdictRow {
     n: i64,
 }
 
-/// Counts of live reactions per verdict in a case.
+/// Reactions per verdict in a case, counting the reactions in `statuses` and, for
+/// `own_author`, that panelist's own reaction in any state but withdrawn or rejected.
 pub async fn verdict_counts<C: ConnectionTrait>(
     db: &C,
     case_id: i64,
+    statuses: &[&str],
+    own_author: Option<i64>,
 ) -> Result<HashMap<String, i64>, DbErr> {
+    let mut counted = Condition::any().add(post::Column::Status.is_in(statuses.iter().copied()));
+    if let Some(author) = own_author {
+        counted = counted.add(
+            Condition::all()
+                .add(post::Column::PanelistId.eq(author))
+                .add(post::Column::Status.is_in(["visible", "hidden", "pending"])),
+        );
+    }
     let rows = post::Entity::find()
         .select_only()
         .column(post::Column::Verdict)
         .column_as(post::Column::Id.count(), "n")
         .filter(post::Column::CaseId.eq(case_id))
         .filter(post::Column::ParentId.is_null())
-        .filter(post::Column::Status.is_in(["visible", "hidden", "pending"]))
+        .filter(counted)
         .group_by(post::Column::Verdict)
         .into_model::<VerdictRow>()
         .all(db)

@@ -502,6 +502,16 @@ impl Ws {
         }
     }
 
+    /// The next frame of any kind, or `None` once the socket closed (no time-out).
+    pub async fn next_raw(&mut self) -> Option<tokio_tungstenite::tungstenite::Message> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        match self.stream.next().await {
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => None,
+            Some(Ok(m)) => Some(m),
+        }
+    }
+
     /// The next message of type `kind`, skipping presence updates.
     pub async fn next_of(&mut self, kind: &str) -> Value {
         loop {

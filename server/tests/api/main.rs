@@ -13,3 +13,4 @@ mod profile;
 mod realtime;
 mod report;
 mod staff_pages;
+mod trust;

@@ -81,13 +81,19 @@ async fn held_post_is_seen_only_by_author_and_moderators_until_approved(app: Tes
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(code(&body), "claimed_by_other");
     let (status, body) = m2
-        .post(&format!("/api/v1/moderation/posts/{id}/approve"), json!({}))
+        .post(
+            &format!("/api/v1/moderation/posts/{id}/approve"),
+            json!({"revision": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(code(&body), "claimed_by_other");
 
     let (status, done) = m1
-        .post(&format!("/api/v1/moderation/posts/{id}/approve"), json!({}))
+        .post(
+            &format!("/api/v1/moderation/posts/{id}/approve"),
+            json!({"revision": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["post"]["status"], "visible");
@@ -155,7 +161,10 @@ async fn flags_hide_a_post_at_the_threshold_and_a_moderator_restores_it(app: Tes
     reasons.sort_unstable();
     assert_eq!(reasons, vec!["anders", "beledigend", "spam"]);
     let (status, done) = m
-        .post(&format!("/api/v1/moderation/posts/{id}/restore"), json!({}))
+        .post(
+            &format!("/api/v1/moderation/posts/{id}/restore"),
+            json!({"revision": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(reader.thread(case).await[0]["status"], "visible");
@@ -247,8 +256,12 @@ async fn redaction_removes_the_text_everywhere(app: TestApp) {
         post["status"], "pending",
         "the phone number held the post in the first place"
     );
+    // The author edited once: the moderator approves the second version, as redacted.
     let (status, _) = m
-        .post(&format!("/api/v1/moderation/posts/{id}/approve"), json!({}))
+        .post(
+            &format!("/api/v1/moderation/posts/{id}/approve"),
+            json!({"revision": 2}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, revisions) = author.get(&format!("/api/v1/posts/{id}/revisions")).await;
@@ -723,15 +736,15 @@ async fn every_action_leaves_an_audit_entry(app: TestApp) {
     let m = app.staff(&t.moderator).await;
     let act = |id: &Value, action: &str| format!("/api/v1/moderation/posts/{id}/{action}");
     let steps = [
-        (act(&a["id"], "approve"), json!({})),
+        (act(&a["id"], "approve"), json!({"revision": 1})),
         (act(&b["id"], "reject"), json!({"reason": "off-topic"})),
         (act(&a["id"], "hide"), json!({"reason": "spam"})),
-        (act(&a["id"], "restore"), json!({})),
+        (act(&a["id"], "restore"), json!({"revision": 1})),
         (
             act(&a["id"], "redact"),
             json!({"reason": "persoonsgegevens"}),
         ),
-        (act(&b["id"], "restore"), json!({})),
+        (act(&b["id"], "restore"), json!({"revision": 1})),
     ];
     for (path, body) in steps {
         let (status, answer) = m.post(&path, body).await;
@@ -807,7 +820,7 @@ async fn first_posts_held_and_moderators_see_queue_sizes_live(app: TestApp) {
     );
     m.post(
         &format!("/api/v1/moderation/posts/{}/approve", first["id"]),
-        json!({}),
+        json!({"revision": 1}),
     )
     .await;
     assert_eq!(ws.next_of("moderation").await["pending"], 0);

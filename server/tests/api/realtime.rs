@@ -19,10 +19,7 @@ mod slow_reader_is_told_to_resync_and_others_keep_up {
 
     use crate::helpers::{Engine, spawn_app_with};
 
-    const SMALL: HubSettings = HubSettings {
-        outbox_capacity: 8,
-        replay_buffer: 64,
-    };
+    const SMALL: HubSettings = HubSettings { outbox_capacity: 8 };
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {

@@ -304,6 +304,10 @@ struct ItemView {
     flags: Vec<FlagRow>,
     claim: Option<String>,
     claimed_by_me: bool,
+    /// The revision on screen, sent with approve so it applies to this text only.
+    revision: i32,
+    /// "Changed by the author", when the text on screen is not the first version.
+    edited: Option<String>,
     next: String,
     action_error: Option<String>,
     dialogs: Vec<ReasonDialog>,
@@ -365,6 +369,9 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
             .collect(),
         claim,
         claimed_by_me,
+        revision: q.post.revision_count,
+        edited: (q.post.revision_count > 1)
+            .then(|| t.n("moderation.item.edited", q.post.revision_count)),
         next,
         action_error: None,
         dialogs,
@@ -579,6 +586,9 @@ pub struct ActForm {
     /// The queue item a form about its author sits on.
     #[serde(default)]
     post: String,
+    /// The revision of the post the moderator read, for approve and restore.
+    #[serde(default)]
+    revision: String,
 }
 
 fn nonempty(s: &str) -> Option<String> {
@@ -678,6 +688,7 @@ pub async fn act(
                 } else {
                     None
                 },
+                revision: form.revision.trim().parse().ok(),
             };
             let ctx = AuditContext::new(actor, v.ip);
             state
