@@ -7,6 +7,7 @@ mod m20261123_000001_create_schema;
 mod m20261123_000002_append_only_audit;
 mod m20261123_000003_moderation;
 mod m20261123_000004_report_quotes;
+mod m20261124_000001_idempotency_lease;
 
 /// All migrations of Beraad, in the order they are applied.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_append_only_audit::Migration),
             Box::new(m20261123_000003_moderation::Migration),
             Box::new(m20261123_000004_report_quotes::Migration),
+            Box::new(m20261124_000001_idempotency_lease::Migration),
         ]
     }
 }

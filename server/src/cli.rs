@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::Role;
 use crate::http::{self, AppState, HttpSettings};
 use crate::service::clock::SystemClock;
-use crate::service::export::ExportFormat;
+use crate::service::export::{ExportFormat, write_invitations_csv};
 use crate::service::limits::LoginLimits;
 use crate::service::{AuditContext, Service, ServiceSettings};
 use crate::store::{Store, is_postgres_url};
@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// Login attempts allowed per second from everyone together.
     #[arg(long, env = "BERAAD_LOGIN_GLOBAL_PER_SECOND", default_value_t = 50)]
     login_global_per_second: u32,
+    /// Bearer token for `/metrics` (`Authorization: Bearer TOKEN`); without one,
+    /// `/metrics` answers 404.
+    #[arg(long, env = "BERAAD_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 fn check_database_url(url: &str) -> anyhow::Result<()> {
@@ -243,19 +247,8 @@ pub async fn run() -> anyhow::Result<()> {
             let invitations = service
                 .create_invites(&panel, count, &AuditContext::cli())
                 .await?;
-            let stdout = std::io::stdout();
-            let mut w = csv::Writer::from_writer(stdout.lock());
-            w.write_record(["code", "pseudonym", "panel", "panel_name", "municipality"])?;
-            for i in &invitations {
-                w.write_record([
-                    &i.code,
-                    &i.pseudonym,
-                    &i.panel,
-                    &i.panel_name,
-                    &i.municipality,
-                ])?;
-            }
-            w.flush()?;
+            // The same sheet as the staff page's download: no cell runs as a formula.
+            write_invitations_csv(&invitations, std::io::stdout().lock())?.flush()?;
             eprintln!(
                 "{} invitations created for panel '{panel}'.",
                 invitations.len()
@@ -352,6 +345,15 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     if args.session_ttl_hours == 0 {
         bail!("BERAAD_SESSION_TTL_HOURS must be at least 1");
     }
+    if args
+        .metrics_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        bail!(
+            "BERAAD_METRICS_TOKEN / --metrics-token must not be empty (leave it unset to close /metrics)"
+        );
+    }
     let rate_limits = crate::service::ratelimit::RateLimits::parse(&args.rate_limits)
         .map_err(|e| anyhow::anyhow!("BERAAD_RATE_LIMITS / --rate-limits: {e}"))?;
     let store = open_store(db_url, args.db_max_connections.max(2)).await?;
@@ -384,6 +386,8 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             allowed_origins,
             secure_cookies: public_url.starts_with("https://"),
             trust_proxy: args.trust_proxy,
+            hsts: public_url.starts_with("https://"),
+            metrics_token: args.metrics_token.clone(),
         }),
     };
     let server = http::Server::bind(&bind.to_string(), state)

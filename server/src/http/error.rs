@@ -59,6 +59,12 @@ impl ApiError {
         )
     }
 
+    /// The same error telling the client to retry after `secs` seconds (`Retry-After`).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     /// The status of this error.
     pub fn status(&self) -> StatusCode {
         self.status

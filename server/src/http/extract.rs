@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -22,7 +23,66 @@ pub const SESSION_COOKIE: &str = "beraad_session";
 /// Header carrying the CSRF token on state-changing requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// A JSON body; malformed input becomes an [`ApiError`] with a stable code.
+/// Whether `text` holds a control character other than tab, newline and carriage
+/// return (C0 and DEL). No text in Beraad has a use for them: they are invisible, can
+/// hide or rewrite what a reader sees in a terminal or a spreadsheet, and PostgreSQL
+/// refuses NUL in text outright.
+pub fn has_control_character(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The refusal of input with such a character: `422 control_character`.
+pub fn control_character_error() -> Error {
+    Error::invalid(
+        "control_character",
+        "De tekst bevat een onzichtbaar stuurteken (zoals NUL of ESC). Haal het weg en probeer het opnieuw.",
+    )
+}
+
+/// Whether any string or key in a JSON value holds a control character.
+fn json_has_control_character(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => has_control_character(s),
+        Value::Array(items) => items.iter().any(json_has_control_character),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| has_control_character(k) || json_has_control_character(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Whether any name or value of a URL-encoded form or query holds a control character.
+pub fn form_has_control_character(encoded: &[u8]) -> bool {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded).is_ok_and(|pairs| {
+        pairs
+            .iter()
+            .any(|(k, v)| has_control_character(k) || has_control_character(v))
+    })
+}
+
+/// Whether the request says its body is JSON (`application/json` or `…+json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+/// A JSON body; malformed input becomes an [`ApiError`] with a stable code. This is the
+/// one place every JSON text enters: a control character in any string or key of the
+/// body (whether the handler reads that field or not) is refused with
+/// `422 control_character` before anything is looked at or stored.
 pub struct Json<T>(pub T);
 
 impl<T, S> FromRequest<S> for Json<T>
@@ -33,7 +93,21 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Stuur JSON met Content-Type: application/json.",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(JsonRejection::from)?;
+        let axum::Json(tree) = axum::Json::<serde_json::Value>::from_bytes(&bytes)?;
+        if json_has_control_character(&tree) {
+            return Err(control_character_error().into());
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(Json(value))
     }
 }
@@ -127,13 +201,21 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // An identifier with a control character names nothing.
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        if raw.iter().any(|(_, v)| has_control_character(v)) {
+            return Err(ApiError::not_found());
+        }
         let axum::extract::Path(v) =
             axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(Path(v))
     }
 }
 
-/// Query parameters; malformed ones answer `400 invalid_query`.
+/// Query parameters; malformed ones answer `400 invalid_query`, ones with a control
+/// character `422 control_character`.
 pub struct Query<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for Query<T>
@@ -144,6 +226,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if form_has_control_character(parts.uri.query().unwrap_or_default().as_bytes()) {
+            return Err(control_character_error().into());
+        }
         let axum::extract::Query(v) =
             axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Query(v))

@@ -41,6 +41,10 @@ pub struct HttpSettings {
     pub secure_cookies: bool,
     /// Whether to take the client address from `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// Whether answers carry `Strict-Transport-Security` (the public address is https).
+    pub hsts: bool,
+    /// Bearer token that `/metrics` requires; without one `/metrics` answers 404.
+    pub metrics_token: Option<String>,
 }
 
 impl HttpSettings {
@@ -85,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), origin_guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
         }))
@@ -96,10 +103,26 @@ pub fn router(state: AppState) -> Router {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Adds the security headers to every answer.
-async fn security_headers(req: Request, next: Next) -> Response {
+/// `Strict-Transport-Security` behind an https public address: a year, this host only
+/// (other hosts of the municipality's domain may not serve https).
+const HSTS: &str = "max-age=31536000";
+
+/// Adds the security headers to every answer. Answers are `no-store` unless they say
+/// otherwise (only the static assets do): nearly every answer is for one session (a
+/// thread, a queue, an export, a login's CSRF token), and a shared or back-button cache
+/// must not keep any of it.
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.settings.hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),

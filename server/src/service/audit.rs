@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{Error, Result};
-use super::export::csv_safe;
+use super::export::CsvSheet;
 use super::policy::{self, Actor};
 use super::{AuditContext, Service};
 use crate::domain::Role;
@@ -114,6 +114,14 @@ impl Service {
         })
     }
 
+    /// Whether `actor` may export the municipality's audit log, without exporting or
+    /// auditing anything (for `HEAD`).
+    pub async fn check_audit_export(&self, actor: &Actor, municipality: &str) -> Result<()> {
+        self.audit_municipality(actor, municipality)
+            .await
+            .map(|_| ())
+    }
+
     /// The whole audit log of a municipality as CSV (admins); the export is audited.
     pub async fn audit_csv(
         &self,
@@ -136,9 +144,8 @@ impl Service {
             self.now(),
         )
         .await?;
-        let mut w = csv::Writer::from_writer(out);
-        let err = |e: csv::Error| Error::Internal(format!("audit csv: {e}"));
-        w.write_record([
+        let mut sheet = CsvSheet::new(out);
+        sheet.row([
             "id",
             "at",
             "actor_kind",
@@ -149,8 +156,7 @@ impl Service {
             "result",
             "origin",
             "detail",
-        ])
-        .map_err(err)?;
+        ])?;
         let mut before = None;
         let mut n = 0;
         loop {
@@ -159,24 +165,25 @@ impl Service {
                 break;
             };
             for e in page {
-                w.write_record([
+                sheet.row([
                     e.id.to_string(),
                     e.created_at.to_rfc3339(),
-                    csv_safe(&e.actor_kind),
+                    e.actor_kind,
                     e.actor_id.map(|i| i.to_string()).unwrap_or_default(),
-                    csv_safe(&e.action),
-                    csv_safe(&e.object_type),
-                    csv_safe(e.object_id.as_deref().unwrap_or_default()),
-                    csv_safe(&e.result),
-                    csv_safe(e.origin.as_deref().unwrap_or_default()),
-                    csv_safe(&e.detail),
-                ])
-                .map_err(err)?;
+                    e.action,
+                    e.object_type,
+                    e.object_id.unwrap_or_default(),
+                    e.result,
+                    e.origin.unwrap_or_default(),
+                    e.detail,
+                ])?;
                 n += 1;
             }
             before = Some(last);
         }
-        w.flush()
+        sheet
+            .finish()?
+            .flush()
             .map_err(|e| Error::Internal(format!("audit csv: {e}")))?;
         Ok(n)
     }

@@ -45,7 +45,7 @@ struct CaseRecord<'a> {
     closes_at: Option<String>,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Serialize)]
 struct PostRecord {
     record: &'static str,
     case_id: i64,
@@ -89,7 +89,8 @@ pub fn author_id(case: &case::Model, panelist_id: i64) -> String {
     format!("p-{}", &digest[..16])
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula.
+/// A CSV cell that a spreadsheet will not run as a formula: a cell starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
 pub fn csv_safe(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
@@ -97,7 +98,126 @@ pub fn csv_safe(cell: &str) -> String {
     }
 }
 
+/// The one way Beraad writes CSV (case exports, the audit log, invitation lists for the
+/// mail merge): every cell of every row, the header included, passes [`csv_safe`], so no
+/// text a person typed (a post, a panel's name, an audit detail) runs in a spreadsheet.
+pub struct CsvSheet<W: Write> {
+    writer: csv::Writer<W>,
+}
+
+impl<W: Write> CsvSheet<W> {
+    /// A sheet written to `out`.
+    pub fn new(out: W) -> Self {
+        CsvSheet {
+            writer: csv::Writer::from_writer(out),
+        }
+    }
+
+    /// Writes one row.
+    pub fn row<I, S>(&mut self, cells: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.writer
+            .write_record(cells.into_iter().map(|c| csv_safe(c.as_ref())))
+            .map_err(|e| Error::Internal(format!("csv: {e}")))
+    }
+
+    /// Flushes the sheet and hands back what it was written to.
+    pub fn finish(self) -> Result<W> {
+        self.writer
+            .into_inner()
+            .map_err(|e| Error::Internal(format!("csv: {e}")))
+    }
+}
+
+/// The invitations as CSV for the mail merge (`code,pseudonym,panel,panel_name,
+/// municipality`), the same from the command line and from the staff pages.
+pub fn write_invitations_csv<W: Write>(list: &[super::panels::Invitation], out: W) -> Result<W> {
+    let mut sheet = CsvSheet::new(out);
+    sheet.row(["code", "pseudonym", "panel", "panel_name", "municipality"])?;
+    for i in list {
+        sheet.row([
+            &i.code,
+            &i.pseudonym,
+            &i.panel,
+            &i.panel_name,
+            &i.municipality,
+        ])?;
+    }
+    sheet.finish()
+}
+
+/// Column names of the CSV export, in the order of [`PostRecord::csv_row`].
+const POST_COLUMNS: [&str; 19] = [
+    "record",
+    "case_id",
+    "post_id",
+    "parent_id",
+    "root_id",
+    "depth",
+    "author",
+    "kind",
+    "verdict",
+    "status",
+    "moderation_reason",
+    "body",
+    "revision_count",
+    "weighings_agree",
+    "weighings_disagree",
+    "weighings_pass",
+    "flags",
+    "created_at",
+    "updated_at",
+];
+
+impl PostRecord {
+    /// The record as a CSV row (an absent value is an empty cell).
+    fn csv_row(&self) -> [String; 19] {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        [
+            self.record.to_owned(),
+            self.case_id.to_string(),
+            self.post_id.to_string(),
+            self.parent_id.map(|i| i.to_string()).unwrap_or_default(),
+            self.root_id.to_string(),
+            self.depth.to_string(),
+            self.author.clone(),
+            self.kind.to_owned(),
+            opt(&self.verdict),
+            self.status.clone(),
+            opt(&self.moderation_reason),
+            opt(&self.body),
+            self.revision_count.to_string(),
+            self.weighings_agree.to_string(),
+            self.weighings_disagree.to_string(),
+            self.weighings_pass.to_string(),
+            self.flags.to_string(),
+            self.created_at.clone(),
+            self.updated_at.clone(),
+        ]
+    }
+}
+
 impl Service {
+    /// The case, if `actor` (`None`: the operator) may export it.
+    async fn exportable_case(&self, actor: Option<&Actor>, case_id: i64) -> Result<case::Model> {
+        let case = cases::case_by_id(self.store.db(), case_id)
+            .await?
+            .ok_or_else(|| Error::not_found("case_not_found"))?;
+        if let Some(actor) = actor {
+            policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
+        }
+        Ok(case)
+    }
+
+    /// Whether `actor` may export the case, without exporting or auditing anything (for
+    /// `HEAD`).
+    pub async fn check_case_export(&self, actor: &Actor, case_id: i64) -> Result<()> {
+        self.exportable_case(Some(actor), case_id).await.map(|_| ())
+    }
+
     /// Writes the export of a case to `out`. `actor` is `None` for the operator at the
     /// command line; over the network only analysts and admins of the case's municipality
     /// may export.
@@ -110,12 +230,7 @@ impl Service {
         out: &mut (dyn Write + Send),
     ) -> Result<usize> {
         let db = self.store.db();
-        let case = cases::case_by_id(db, case_id)
-            .await?
-            .ok_or_else(|| Error::not_found("case_not_found"))?;
-        if let Some(actor) = actor {
-            policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
-        }
+        let case = self.exportable_case(actor, case_id).await?;
         let list = posts::posts_of_case(db, case_id).await?;
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
         let counts = posts::weighing_counts(db, &ids).await?;
@@ -187,18 +302,13 @@ impl Service {
                 }
             }
             ExportFormat::Csv => {
-                // The same fields as the JSON Lines post records, one row each; text that
-                // a spreadsheet would run as a formula is neutralised.
-                let mut w = csv::Writer::from_writer(&mut *out);
+                // The same fields as the JSON Lines post records, one row each.
+                let mut sheet = CsvSheet::new(&mut *out);
+                sheet.row(POST_COLUMNS)?;
                 for r in &records {
-                    let safe = PostRecord {
-                        body: r.body.as_deref().map(csv_safe),
-                        ..r.clone()
-                    };
-                    w.serialize(&safe)
-                        .map_err(|e| Error::Internal(e.to_string()))?;
+                    sheet.row(r.csv_row())?;
                 }
-                w.flush().map_err(io)?;
+                sheet.finish()?.flush().map_err(io)?;
             }
         }
         audit::append(
@@ -219,7 +329,43 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_safe;
+    use super::{CsvSheet, csv_safe};
+
+    #[test]
+    fn every_cell_of_a_sheet_is_neutralised() {
+        let mut sheet = CsvSheet::new(Vec::new());
+        sheet.row(["naam", "=kop", "-", "+", "@", "leeg"]).unwrap();
+        sheet
+            .row([
+                "+31 6 1234",
+                "@SUM(A1)",
+                "\tinspringen",
+                "\rterug",
+                "gewoon",
+                "",
+            ])
+            .unwrap();
+        let text = String::from_utf8(sheet.finish().unwrap()).unwrap();
+        let mut rows = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let rows: Vec<Vec<String>> = rows
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(rows[0], ["naam", "'=kop", "'-", "'+", "'@", "leeg"]);
+        assert_eq!(
+            rows[1],
+            [
+                "'+31 6 1234",
+                "'@SUM(A1)",
+                "'\tinspringen",
+                "'\rterug",
+                "gewoon",
+                ""
+            ]
+        );
+    }
 
     #[test]
     fn formulas_are_neutralised() {

@@ -1,7 +1,10 @@
 //! Idempotency records: the first answer to a write, kept so a retry with the same
-//! `Idempotency-Key` gets that answer instead of a second write.
+//! `Idempotency-Key` gets that answer instead of a second write. A record without an
+//! answer is a *claim* of a request still running; its lease (`lease_until`) is renewed
+//! while the request runs, so a claim left by a node that died expires within seconds.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter,
@@ -9,87 +12,130 @@ use sea_orm::{
 
 use super::entities::idempotency_key;
 
-/// Claims `(scope, key)` for a request with `fingerprint`. Returns `Ok(None)` when the
-/// claim is new, or the existing record when the key was used before.
+/// The outcome of [`claim`].
+#[derive(Clone, Debug)]
+pub enum Claim {
+    /// The key was free and is now claimed by this request: the record's id.
+    New(i64),
+    /// The key was used before: the record as it stands (answered or still claimed).
+    Existing(idempotency_key::Model),
+    /// The key was claimed a moment ago and released before it could be read: the
+    /// caller may claim again.
+    Released,
+}
+
+/// Claims `(scope, key)` for a request with `fingerprint` until `lease_until`.
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     scope: &str,
     key: &str,
     fingerprint: &str,
     now: DateTime<Utc>,
-) -> Result<Option<idempotency_key::Model>, DbErr> {
+    lease_until: DateTime<Utc>,
+) -> Result<Claim, DbErr> {
     let inserted = idempotency_key::ActiveModel {
         scope: Set(scope.to_owned()),
         key: Set(key.to_owned()),
         fingerprint: Set(fingerprint.to_owned()),
         status: Set(None),
         response: Set(None),
+        headers: Set(None),
+        lease_until: Set(Some(lease_until)),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
     .await;
     match inserted {
-        Ok(_) => Ok(None),
+        Ok(m) => Ok(Claim::New(m.id)),
         Err(e) if super::is_unique_violation(&e) => {
-            idempotency_key::Entity::find()
+            let existing = idempotency_key::Entity::find()
                 .filter(idempotency_key::Column::Scope.eq(scope))
                 .filter(idempotency_key::Column::Key.eq(key))
                 .one(db)
-                .await
+                .await?;
+            Ok(existing.map_or(Claim::Released, Claim::Existing))
         }
         Err(e) => Err(e),
     }
 }
 
-/// Takes over a claim whose request never finished (the node died mid-way).
-pub async fn reclaim<C: ConnectionTrait>(
+/// Removes a claim whose lease ran out (its request died), provided nobody answered or
+/// renewed it since `record` was read. Returns whether it was removed.
+pub async fn drop_expired<C: ConnectionTrait>(
     db: &C,
     record: &idempotency_key::Model,
-    now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let result = idempotency_key::Entity::update_many()
-        .col_expr(
-            idempotency_key::Column::CreatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
+    let lease = match record.lease_until {
+        Some(t) => idempotency_key::Column::LeaseUntil.eq(t),
+        None => idempotency_key::Column::LeaseUntil.is_null(),
+    };
+    let result = idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::Id.eq(record.id))
         .filter(idempotency_key::Column::Status.is_null())
-        .filter(idempotency_key::Column::CreatedAt.eq(record.created_at))
+        .filter(lease)
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
 }
 
-/// Stores the answer of a finished request.
+/// Extends the lease of a running request's claim. Returns `false` when the claim is
+/// gone (answered, released or taken over).
+pub async fn renew<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = idempotency_key::Entity::update_many()
+        .col_expr(
+            idempotency_key::Column::LeaseUntil,
+            Expr::value(lease_until),
+        )
+        .filter(idempotency_key::Column::Id.eq(id))
+        .filter(idempotency_key::Column::Status.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Stores the answer of a finished request on its claim: status, the headers to replay
+/// (JSON) and the body. Returns `false` when the claim was no longer this request's.
 pub async fn complete<C: ConnectionTrait>(
     db: &C,
-    scope: &str,
-    key: &str,
+    id: i64,
     status: u16,
+    headers: &str,
     response: &str,
-) -> Result<(), DbErr> {
-    idempotency_key::Entity::update_many()
+) -> Result<bool, DbErr> {
+    let result = idempotency_key::Entity::update_many()
         .col_expr(
             idempotency_key::Column::Status,
-            sea_orm::sea_query::Expr::value(i32::from(status)),
+            Expr::value(i32::from(status)),
+        )
+        .col_expr(
+            idempotency_key::Column::Headers,
+            Expr::value(headers.to_owned()),
         )
         .col_expr(
             idempotency_key::Column::Response,
-            sea_orm::sea_query::Expr::value(response.to_owned()),
+            Expr::value(response.to_owned()),
         )
-        .filter(idempotency_key::Column::Scope.eq(scope))
-        .filter(idempotency_key::Column::Key.eq(key))
+        .col_expr(
+            idempotency_key::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(idempotency_key::Column::Id.eq(id))
+        .filter(idempotency_key::Column::Status.is_null())
         .exec(db)
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
-/// Forgets a claim whose request failed on the server, so a retry runs again.
-pub async fn release<C: ConnectionTrait>(db: &C, scope: &str, key: &str) -> Result<(), DbErr> {
+/// Forgets a claim whose request ended without an answer worth keeping (a transient
+/// refusal, a server error, or a request that was dropped), so a retry runs again.
+pub async fn release<C: ConnectionTrait>(db: &C, id: i64) -> Result<(), DbErr> {
     idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::Scope.eq(scope))
-        .filter(idempotency_key::Column::Key.eq(key))
+        .filter(idempotency_key::Column::Id.eq(id))
         .filter(idempotency_key::Column::Status.is_null())
         .exec(db)
         .await

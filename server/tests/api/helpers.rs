@@ -98,6 +98,17 @@ pub async fn spawn_app_with_settings(
     hub_settings: beraad::realtime::HubSettings,
     settings: ServiceSettings,
 ) -> TestApp {
+    spawn_app_with_http(engine, hub_settings, settings, |_| {}).await
+}
+
+/// Starts a server with explicit settings, letting `http` change the HTTP settings the
+/// harness uses (an https public address, a metrics token, …).
+pub async fn spawn_app_with_http(
+    engine: Engine,
+    hub_settings: beraad::realtime::HubSettings,
+    settings: ServiceSettings,
+    http: impl FnOnce(&mut HttpSettings),
+) -> TestApp {
     let (database_url, dir, pg_database) = match engine {
         Engine::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -114,15 +125,19 @@ pub async fn spawn_app_with_settings(
     let service = Arc::new(Service::new(store, Arc::new(SystemClock), settings));
     let (hub, _) =
         beraad::realtime::start_with(service.clone(), None, hub_settings).expect("realtime");
+    let mut http_settings = HttpSettings {
+        allowed_origins: vec!["http://beraad.test".into()],
+        secure_cookies: false,
+        trust_proxy: true,
+        hsts: false,
+        metrics_token: None,
+    };
+    http(&mut http_settings);
     let state = AppState {
         hub: Some(hub),
         redis: None,
         service: service.clone(),
-        settings: Arc::new(HttpSettings {
-            allowed_origins: vec!["http://beraad.test".into()],
-            secure_cookies: false,
-            trust_proxy: true,
-        }),
+        settings: Arc::new(http_settings),
     };
     let server = Server::bind("127.0.0.1:0", state).await.expect("bind");
     let addr = server.local_addr().expect("addr");

@@ -6,6 +6,8 @@ mod helpers;
 mod auth;
 mod cases;
 mod cli;
+mod idempotency;
+mod leaks;
 mod moderation;
 mod multinode;
 mod posts;

@@ -26,7 +26,9 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::Role;
 use crate::http::AppState;
-use crate::http::extract::{ClientIp, SESSION_COOKIE, session_of};
+use crate::http::extract::{
+    ClientIp, SESSION_COOKIE, control_character_error, form_has_control_character, session_of,
+};
 use crate::service::Error;
 use crate::service::auth::{Authenticated, Login};
 use crate::service::policy::Actor;
@@ -261,6 +263,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SessionForm<T> {
                 "Het formulier was verlopen. Laad de pagina opnieuw en probeer het nog eens.",
             )));
         }
+        if form_has_control_character(&bytes) {
+            return Err(viewer.fail(control_character_error()));
+        }
         let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
             viewer.fail(Error::bad_request(
                 "invalid_form",
@@ -288,6 +293,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PublicForm<T> {
         let bytes = axum::body::to_bytes(body, crate::http::MAX_BODY_BYTES)
             .await
             .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        if form_has_control_character(&bytes) {
+            return Err(viewer.fail(control_character_error()));
+        }
         let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
             viewer.fail(Error::bad_request(
                 "invalid_form",

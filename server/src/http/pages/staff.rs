@@ -17,8 +17,8 @@ use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
 use crate::service::cases::{CaseChanges, CaseView, FrameItem, NewCase, Schedule, TrailStep};
-use crate::service::export::csv_safe;
-use crate::service::panels::{Invitation, PanelSummary, Workplace};
+use crate::service::export::write_invitations_csv;
+use crate::service::panels::{PanelSummary, Workplace};
 use crate::service::policy::StaffActor;
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
@@ -1148,27 +1148,6 @@ pub struct InviteForm {
     count: String,
 }
 
-/// The invitations as CSV for the mail merge, in the shape of the command line's
-/// `invites create`, every cell safe from spreadsheet formulas.
-fn invitations_csv(list: &[Invitation]) -> Result<Vec<u8>, Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::Internal(format!("csv: {e}"));
-    w.write_record(["code", "pseudonym", "panel", "panel_name", "municipality"])
-        .map_err(fail)?;
-    for i in list {
-        w.write_record([
-            csv_safe(&i.code),
-            csv_safe(&i.pseudonym),
-            csv_safe(&i.panel),
-            csv_safe(&i.panel_name),
-            csv_safe(&i.municipality),
-        ])
-        .map_err(fail)?;
-    }
-    w.into_inner()
-        .map_err(|e| Error::Internal(format!("csv: {e}")))
-}
-
 /// `POST /beheer/panels/{slug}/uitnodigingen`: creates invitations and answers with
 /// the CSV download. The codes exist only in this answer.
 pub async fn invites(
@@ -1210,7 +1189,7 @@ pub async fn invites(
         }
         Err(e) => return v.fail(e),
     };
-    let body = match invitations_csv(&list) {
+    let body = match write_invitations_csv(&list, Vec::new()) {
         Ok(b) => b,
         Err(e) => return v.fail(e),
     };

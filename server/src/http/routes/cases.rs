@@ -179,34 +179,51 @@ pub async fn export(
     Path(id): Path<i64>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let format = ExportFormat::parse(q.format.as_deref().unwrap_or("jsonl")).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_format",
-            "Kies als formaat jsonl of csv.",
-        )
-    })?;
+    let format = export_format(&q)?;
     let ctx = AuditContext::new(&auth.actor, ip);
     let mut out: Vec<u8> = Vec::new();
     state
         .service
         .export_case(Some(&auth.actor), id, format, &ctx, &mut out)
         .await?;
+    Ok((export_headers(id, format), out).into_response())
+}
+
+/// `HEAD` of an export: the same status and headers as `GET` would give, without
+/// exporting or auditing anything.
+pub async fn export_head(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = export_format(&q)?;
+    state.service.check_case_export(&auth.actor, id).await?;
+    Ok(export_headers(id, format).into_response())
+}
+
+fn export_format(q: &ExportQuery) -> Result<ExportFormat, ApiError> {
+    ExportFormat::parse(q.format.as_deref().unwrap_or("jsonl")).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_format",
+            "Kies als formaat jsonl of csv.",
+        )
+    })
+}
+
+fn export_headers(id: i64, format: ExportFormat) -> [(header::HeaderName, String); 2] {
     let (ctype, ext) = match format {
         ExportFormat::JsonLines => ("application/jsonl; charset=utf-8", "jsonl"),
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, ctype.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"casus-{id}.{ext}\""),
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    [
+        (header::CONTENT_TYPE, ctype.to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"casus-{id}.{ext}\""),
+        ),
+    ]
 }
 
 /// The analysis of a case: participation, verdict split with 95% Wilson intervals, split

@@ -4,10 +4,12 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
 
 use crate::http::AppState;
+use crate::http::error::ApiError;
 
 /// Alive: the process answers.
 pub async fn healthz() -> impl IntoResponse {
@@ -43,8 +45,33 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Prometheus metrics of this node.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Whether `headers` carry `Authorization: Bearer <token>` (compared in constant time).
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|sent| bool::from(sent.trim().as_bytes().ct_eq(token.as_bytes())))
+}
+
+/// Prometheus metrics of this node, for the holder of `BERAAD_METRICS_TOKEN`
+/// (`Authorization: Bearer …`). Without a configured token there is nothing here (404):
+/// counts of connections and rooms tell an outsider how busy a discussion is.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = state.settings.metrics_token.as_deref() else {
+        return ApiError::not_found().into_response();
+    };
+    if !bearer_matches(&headers, token) {
+        let mut resp = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics_token_required",
+            "Stuur het metrics-token als Authorization: Bearer.",
+        )
+        .into_response();
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return resp;
+    }
     let mut out = String::new();
     if let Some(hub) = &state.hub {
         let s = &hub.stats;
@@ -87,5 +114,5 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             );
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

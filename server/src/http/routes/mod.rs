@@ -29,7 +29,12 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/open", post(cases::open))
         .route("/cases/{id}/close", post(cases::close))
         .route("/cases/{id}/events", get(cases::events))
-        .route("/cases/{id}/export", get(cases::export))
+        // Exports are audited: HEAD (which axum would otherwise answer by running GET)
+        // only checks access.
+        .route(
+            "/cases/{id}/export",
+            get(cases::export).head(cases::export_head),
+        )
         .route("/cases/{id}/analysis", get(cases::analysis))
         .route("/cases/{id}/outcome", get(cases::outcome))
         .route("/cases/{id}/posts", get(posts::thread).post(posts::create))
@@ -61,5 +66,8 @@ pub fn api_routes() -> Router<AppState> {
             post(moderation::premoderate),
         )
         .route("/audit", get(moderation::audit))
-        .route("/audit/export", get(moderation::audit_export))
+        .route(
+            "/audit/export",
+            get(moderation::audit_export).head(moderation::audit_export_head),
+        )
 }

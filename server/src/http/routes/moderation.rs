@@ -227,17 +227,31 @@ pub async fn audit_export(
         .service
         .audit_csv(&auth.actor, &q.municipality, &ctx, &mut out)
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"audit-{}.csv\"", q.municipality),
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok((audit_export_headers(&q.municipality), out).into_response())
+}
+
+/// `HEAD` of the audit export: the same status and headers as `GET` would give, without
+/// exporting or auditing anything.
+pub async fn audit_export_head(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    state
+        .service
+        .check_audit_export(&auth.actor, &q.municipality)
+        .await?;
+    Ok(audit_export_headers(&q.municipality).into_response())
+}
+
+fn audit_export_headers(municipality: &str) -> [(header::HeaderName, String); 2] {
+    [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"audit-{municipality}.csv\""),
+        ),
+    ]
 }
 
 /// Sets the municipality's banned and suspect words and flag threshold (admins).

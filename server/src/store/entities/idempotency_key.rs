@@ -16,6 +16,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub response: Option<String>,
     pub created_at: DateTimeUtc,
+    /// When the claim of a running request lapses unless renewed (none once answered).
+    pub lease_until: Option<DateTimeUtc>,
+    /// The stored answer's headers, a JSON list of `[name, value]`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub headers: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
