@@ -5,9 +5,17 @@
 //! Pure code: [`screen`] takes the draft, the panel's [`Policy`] and the author's earlier
 //! texts in the same case and returns a [`Verdict`] listing every [`Finding`] with byte
 //! offsets into the draft, so a page can highlight what to change. The detectors are hand
-//! written scanners over the text and are tuned against false negatives: a resident's
-//! personal data shown to the panel is worse than a post held for a moderator. The rules,
-//! and what they knowingly miss, are described in `docs/moderation.md`.
+//! written scanners and are tuned against false negatives: a resident's personal data
+//! shown to the panel is worse than a post held for a moderator. They read the draft as a
+//! reader sees it ([`Normalized`]): compatibility forms folded (NFKC), every decimal digit
+//! as its ASCII value, invisible format characters and combining marks left out. Characters
+//! that change the writing direction are refused, because with them the reader would see
+//! something other than what is checked. The rules, and what they knowingly miss, are
+//! described in `docs/moderation.md`.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{canonical_combining_class, compose, is_combining_mark};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// What a panel allows; set per municipality or case.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,11 +82,14 @@ pub enum Reason {
     Link,
     /// The same text as one of the author's earlier texts in this case.
     Repeated,
+    /// A character that changes the writing direction (bidi override, embedding, isolate
+    /// or mark): with it, readers see the text in another order than the check reads it.
+    DirectionControl,
 }
 
 impl Reason {
     /// The stable machine code: `persoonsgegevens` for every kind of personal data,
-    /// `verboden_woord`, `verdacht_woord`, `link` or `herhaling`.
+    /// `verboden_woord`, `verdacht_woord`, `link`, `herhaling` or `richtingteken`.
     pub fn code(&self) -> &'static str {
         match self {
             Reason::PersonalData(_) => "persoonsgegevens",
@@ -86,14 +97,15 @@ impl Reason {
             Reason::SuspectWord => "verdacht_woord",
             Reason::Link => "link",
             Reason::Repeated => "herhaling",
+            Reason::DirectionControl => "richtingteken",
         }
     }
 
-    /// What a finding for this reason does to the draft: banned words reject, everything
-    /// else holds.
+    /// What a finding for this reason does to the draft: banned words and direction
+    /// controls reject, everything else holds.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Reason::BannedWord => Outcome::Reject,
+            Reason::BannedWord | Reason::DirectionControl => Outcome::Reject,
             _ => Outcome::Hold,
         }
     }
@@ -137,6 +149,11 @@ impl Reason {
                 "U heeft deze tekst al eerder geplaatst in dit gesprek. Een moderator kijkt \
                  eerst naar uw bericht voordat anderen het zien."
             }
+            Reason::DirectionControl => {
+                "Uw tekst bevat onzichtbare tekens die de schrijfrichting veranderen. Daardoor \
+                 kan een lezer iets anders zien dan er staat. Haal die tekens weg, bijvoorbeeld \
+                 door het gemarkeerde stuk opnieuw te typen."
+            }
         }
     }
 
@@ -179,6 +196,11 @@ impl Reason {
                 "You have posted this text before in this discussion. A moderator looks at \
                  your message before others see it."
             }
+            Reason::DirectionControl => {
+                "Your text contains invisible characters that change the writing direction, \
+                 so a reader could see something other than what is written. Remove them, \
+                 for example by typing the marked part again."
+            }
         }
     }
 
@@ -190,6 +212,7 @@ impl Reason {
             Reason::SuspectWord => 6,
             Reason::Link => 7,
             Reason::Repeated => 8,
+            Reason::DirectionControl => 9,
         }
     }
 }
@@ -234,52 +257,75 @@ pub struct Verdict {
 /// in the same case; the same text again (ignoring case and extra whitespace) is held.
 /// Pure and deterministic: the same input always gives the same verdict.
 pub fn screen(draft: &str, policy: &Policy, previous: &[&str]) -> Verdict {
-    let emails = find_emails(draft);
-    let numbers = NumberChains::new(draft);
+    let norm = Normalized::new(draft);
+    let text = norm.text.as_str();
+    let emails = find_emails(text);
+    let numbers = NumberChains::new(text);
     let detected = [
-        (Kind::Iban, find_ibans(draft)),
+        (Kind::Iban, find_ibans(text)),
         (Kind::Email, emails.clone()),
         (Kind::Phone, numbers.phones()),
         (Kind::Bsn, numbers.bsns()),
-        (Kind::Postcode, find_postcodes(draft)),
-        (Kind::Postcode, find_streets(draft)),
+        (Kind::Postcode, find_postcodes(text)),
+        (Kind::Postcode, find_streets(text)),
     ];
     let personal = detected
         .into_iter()
         .flat_map(|(kind, spans)| spans.into_iter().map(move |(s, e)| (kind, s, e)))
         .collect();
 
-    let mut findings: Vec<Finding> = resolve_personal(personal)
+    // Offsets into the normalised text until the end, where they are mapped back.
+    let mut found: Vec<(Reason, usize, usize)> = resolve_personal(personal)
         .into_iter()
-        .map(|(kind, s, e)| Finding::new(Reason::PersonalData(kind), s, e))
+        .map(|(kind, s, e)| (Reason::PersonalData(kind), s, e))
         .collect();
 
     if !policy.allow_links {
-        for (s, e) in find_links(draft) {
+        for (s, e) in find_links(text) {
             // A domain inside an e-mail address is already reported as the address.
             if !emails.iter().any(|&(es, ee)| es <= s && e <= ee) {
-                findings.push(Finding::new(Reason::Link, s, e));
+                found.push((Reason::Link, s, e));
             }
         }
     }
-    let starts = word_starts(draft);
-    for word in &policy.banned_words {
-        for (s, e) in find_word(draft, &starts, word) {
-            findings.push(Finding::new(Reason::BannedWord, s, e));
-        }
-    }
-    for word in &policy.suspect_words {
-        for (s, e) in find_word(draft, &starts, word) {
-            findings.push(Finding::new(Reason::SuspectWord, s, e));
+    let starts = word_starts(text);
+    for (words, reason) in [
+        (&policy.banned_words, Reason::BannedWord),
+        (&policy.suspect_words, Reason::SuspectWord),
+    ] {
+        for word in words {
+            // The list is read like the draft, so `café` typed either way is one word.
+            let word = Normalized::new(word).text;
+            for (s, e) in find_word(text, &starts, &word) {
+                found.push((reason, s, e));
+            }
         }
     }
 
-    let normalized = normalize_text(draft);
-    if !normalized.is_empty() && previous.iter().any(|p| normalize_text(p) == normalized) {
-        let start = draft.len() - draft.trim_start().len();
-        let end = draft.trim_end().len();
-        findings.push(Finding::new(Reason::Repeated, start, end));
+    let comparable_draft = comparable(text);
+    if !comparable_draft.is_empty()
+        && previous
+            .iter()
+            .any(|p| comparable(&Normalized::new(p).text) == comparable_draft)
+    {
+        let start = text.len() - text.trim_start().len();
+        let end = text.trim_end().len();
+        found.push((Reason::Repeated, start, end));
     }
+
+    let mut findings: Vec<Finding> = found
+        .into_iter()
+        .filter(|&(_, s, e)| s < e)
+        .map(|(reason, s, e)| {
+            let (s, e) = norm.original(s, e);
+            Finding::new(reason, s, e)
+        })
+        .collect();
+    findings.extend(
+        direction_controls(draft)
+            .into_iter()
+            .map(|(s, e)| Finding::new(Reason::DirectionControl, s, e)),
+    );
 
     findings.sort_by_key(|f| (f.start, f.end, f.reason.rank()));
     findings.dedup_by(|a, b| a.reason == b.reason && a.start == b.start && a.end == b.end);
@@ -289,6 +335,161 @@ pub fn screen(draft: &str, policy: &Policy, previous: &[&str]) -> Verdict {
         .max()
         .unwrap_or(Outcome::Accept);
     Verdict { outcome, findings }
+}
+
+/// Why a short text that nobody moderates before others read it (a profile's district, a
+/// flag's note) may not be stored: the first finding of personal data or of a direction
+/// control character, or `None` when it may. Links and words are not looked at here.
+pub fn refusal(text: &str) -> Option<Reason> {
+    let allow_links = Policy {
+        allow_links: true,
+        ..Policy::default()
+    };
+    screen(text, &allow_links, &[])
+        .findings
+        .into_iter()
+        .map(|f| f.reason)
+        .find(|r| matches!(r, Reason::PersonalData(_) | Reason::DirectionControl))
+}
+
+// ---------------------------------------------------------------------------------------
+// The draft as a reader sees it
+// ---------------------------------------------------------------------------------------
+
+/// The draft as the detectors read it: compatibility normalisation (NFKC, so `１`, `𝟏`
+/// and `①` read `1`, `＠` reads `@`, a no-break space a space), every other decimal digit
+/// (`١`, `१`, `๑` …) as its ASCII digit, hyphen look-alikes as `-`, and invisible
+/// characters (format characters such as zero-width spaces, soft hyphens and direction
+/// controls, other default-ignorable code points, and combining marks) left out. Each byte
+/// remembers where in the draft it came from, so findings point into the draft.
+struct Normalized {
+    text: String,
+    /// For every byte of `text`, the byte range in the draft of the character (with the
+    /// combining marks that belong to it) it was made from.
+    origin: Vec<(usize, usize)>,
+}
+
+impl Normalized {
+    fn new(draft: &str) -> Self {
+        let mut text = String::with_capacity(draft.len());
+        let mut origin = Vec::with_capacity(draft.len());
+        let mut chars = draft
+            .char_indices()
+            .filter(|&(_, c)| !is_invisible(c))
+            .peekable();
+        let mut segment = String::new();
+        // NFKC per segment: a character with the marks (and Hangul jamo) that compose with
+        // it, so every piece of output has one place in the draft it came from.
+        while let Some((start, first)) = chars.next() {
+            segment.clear();
+            segment.push(first);
+            let mut end = start + first.len_utf8();
+            let mut last = first;
+            while let Some(&(i, next)) = chars.peek() {
+                let joins = is_combining_mark(next)
+                    || canonical_combining_class(next) != 0
+                    || compose(last, next).is_some();
+                if !joins {
+                    break;
+                }
+                segment.push(next);
+                end = i + next.len_utf8();
+                last = next;
+                chars.next();
+            }
+            for c in segment.nfkc() {
+                if is_invisible(c) || is_combining_mark(c) {
+                    continue;
+                }
+                let c = fold(c);
+                origin.extend(std::iter::repeat_n((start, end), c.len_utf8()));
+                text.push(c);
+            }
+        }
+        Normalized { text, origin }
+    }
+
+    /// The draft's byte range of the normalised `start..end` (not empty).
+    fn original(&self, start: usize, end: usize) -> (usize, usize) {
+        (self.origin[start].0, self.origin[end - 1].1)
+    }
+}
+
+/// Characters a reader does not see: format characters (general category Cf: zero-width
+/// space and joiners, soft hyphen, word joiner, byte order mark, direction controls, tags
+/// …) and the other default-ignorable code points that are not combining marks (Hangul
+/// fillers, the reserved U+2065, U+FFF0–U+FFF8 and U+E0000–U+E0FFF).
+fn is_invisible(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+        || matches!(
+            c,
+            '\u{115f}'
+                | '\u{1160}'
+                | '\u{2065}'
+                | '\u{3164}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fff8}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
+}
+
+/// One normalised character as the detectors want it: a decimal digit of any script as its
+/// ASCII digit, a hyphen look-alike as `-`.
+fn fold(c: char) -> char {
+    if let Some(d) = decimal_value(c) {
+        return char::from_digit(d, 10).unwrap_or(c);
+    }
+    match c {
+        // Hyphen, non-breaking hyphen (NFKC makes it a hyphen), figure dash, hyphen bullet,
+        // minus sign.
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2043}' | '\u{2212}' => '-',
+        c => c,
+    }
+}
+
+/// The value of a decimal digit of any script (general category Nd). Unicode encodes
+/// every such set as ten consecutive code points from zero to nine and never breaks one
+/// up, so the value is the distance from the start of the run of digits, modulo ten (the
+/// mathematical digits are five sets in one run).
+fn decimal_value(c: char) -> Option<u32> {
+    if c.is_ascii_digit() {
+        return c.to_digit(10);
+    }
+    if c.general_category() != GeneralCategory::DecimalNumber {
+        return None;
+    }
+    let mut zero = u32::from(c);
+    while let Some(prev) = zero.checked_sub(1).and_then(char::from_u32)
+        && prev.general_category() == GeneralCategory::DecimalNumber
+    {
+        zero -= 1;
+    }
+    Some((u32::from(c) - zero) % 10)
+}
+
+/// Characters that make a reader see text in another order than it is stored: the bidi
+/// embeddings and overrides (U+202A–U+202E), isolates (U+2066–U+2069) and the invisible
+/// direction marks (U+200E, U+200F, U+061C), which can also reorder groups of digits.
+fn is_direction_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
+    )
+}
+
+/// Every run of direction controls in the draft, as byte offsets.
+fn direction_controls(draft: &str) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (i, c) in draft.char_indices() {
+        if !is_direction_control(c) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.1 == i => last.1 = i + c.len_utf8(),
+            _ => out.push((i, i + c.len_utf8())),
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -330,8 +531,9 @@ fn resolve_personal(mut found: Vec<(Kind, usize, usize)>) -> Vec<(Kind, usize, u
     kept
 }
 
-/// Lower case, trimmed, runs of whitespace collapsed to one space.
-fn normalize_text(text: &str) -> String {
+/// Lower case, trimmed, runs of whitespace collapsed to one space: what two texts must
+/// share to be "the same text".
+fn comparable(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -577,7 +779,7 @@ impl<'a> NumberChains<'a> {
                 && chain.iter().skip(1).all(|g| g.end - g.start == 3)
                 && chain
                     .windows(2)
-                    .all(|w| matches!(&self.text[w[0].end..w[1].start], "." | " " | "\u{a0}")));
+                    .all(|w| matches!(&self.text[w[0].end..w[1].start], "." | " ")));
         if !thousands {
             return false;
         }
@@ -612,19 +814,39 @@ impl<'a> NumberChains<'a> {
     }
 }
 
+/// Words people type between digit groups instead of the mark itself.
+const SEPARATOR_WORDS: &[&str] = &[
+    "punt",
+    "streep",
+    "streepje",
+    "spatie",
+    "koppelteken",
+    "dash",
+    "dot",
+];
+
 /// What may stand between two digit groups of one number: at most three characters of
-/// whitespace (one line break at most) and up to two of `. - – / ( )`.
+/// whitespace (one line break at most) and up to two of `. - – _ / ( )`, or a separator
+/// spelled out between spaces (`06 streepje 12345678`, `123 punt 456`).
 fn is_separator(gap: &str) -> bool {
     let n = gap.chars().count();
-    if n == 0 || n > 3 {
+    if n == 0 {
         return false;
+    }
+    if n > 3 {
+        let word = gap.trim_matches(' ');
+        return gap.len() - word.len() >= 2
+            && gap.starts_with(' ')
+            && gap.ends_with(' ')
+            && gap.len() - word.len() <= 4
+            && SEPARATOR_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word));
     }
     let mut newlines = 0;
     let mut marks = 0;
     for c in gap.chars() {
         match c {
             '\n' => newlines += 1,
-            '.' | '-' | '–' | '/' | '(' | ')' => marks += 1,
+            '.' | '-' | '–' | '_' | '/' | '(' | ')' => marks += 1,
             c if c.is_whitespace() => {}
             _ => return false,
         }
@@ -795,18 +1017,19 @@ fn is_tld(label: &str) -> bool {
     TLDS.split(' ').any(|t| t.eq_ignore_ascii_case(label))
 }
 
-/// `local@domain.tld`, also with spaces around `@`, with `(at)`/`[at]`, and spelled out
-/// as `naam apenstaartje domein punt nl`.
+/// `local@domain.tld`, also with spaces around `@` or the dots, with `(at)`/`[at]`, and
+/// spelled out as `jan punt jansen apenstaartje domein punt nl` or `jan at gmail dot com`.
 fn find_emails(text: &str) -> Vec<(usize, usize)> {
     const MARKERS: &[&str] = &[
         "@",
-        "\u{ff20}",
         "(at)",
         "[at]",
         "(apenstaartje)",
         "[apenstaartje]",
         "apenstaartje",
+        "at",
     ];
+    let b = text.as_bytes();
     let lower = text.to_ascii_lowercase();
     let mut hits: Vec<(usize, &str)> = Vec::new();
     for marker in MARKERS {
@@ -819,8 +1042,11 @@ fn find_emails(text: &str) -> Vec<(usize, usize)> {
         if out.iter().any(|&(s, e)| s <= pos && pos < e) {
             continue;
         }
+        // `apenstaartje` can only mean `@`; `at` is a word elsewhere too, so it needs a
+        // domain with a known top-level domain after it.
         let spelled = marker == "apenstaartje";
-        if spelled
+        let english = marker == "at";
+        if (spelled || english)
             && !(char_before(text, pos).is_some_and(char::is_whitespace)
                 && char_at(text, end).is_some_and(char::is_whitespace))
         {
@@ -833,16 +1059,23 @@ fn find_emails(text: &str) -> Vec<(usize, usize)> {
         if space_before > 2 && !spelled {
             continue;
         }
-        let local_start = before[..local_end]
-            .char_indices()
-            .rev()
-            .take_while(|&(_, c)| c.is_alphanumeric() || "._%+-'".contains(c))
-            .last()
-            .map_or(local_end, |(i, _)| i);
+        let local_start = local_label_start(text, local_end);
         let local = &text[local_start..local_end];
-        let local_start = local_start + (local.len() - local.trim_start_matches('.').len());
+        let mut local_start = local_start + (local.len() - local.trim_start_matches('.').len());
         if !local.chars().any(char::is_alphanumeric) {
             continue;
+        }
+        // `jan punt jansen apenstaartje …`, `jan(punt)jansen@…`: dots spelled out in the
+        // local part as well.
+        for _ in 0..4 {
+            let Some(dot_start) = spelled_dot_before(b, local_start, marker != "@") else {
+                break;
+            };
+            let label_start = local_label_start(text, dot_start);
+            if label_start == dot_start {
+                break;
+            }
+            local_start = label_start;
         }
         // The domain, right of the marker.
         let after = &text[end..];
@@ -855,7 +1088,9 @@ fn find_emails(text: &str) -> Vec<(usize, usize)> {
             continue;
         };
         let spaced = space_before > 0 || space_after > 0 || marker.starts_with(['(', '[']);
-        let ok = if spelled || !spaced {
+        let ok = if english {
+            labels.len() >= 2 && labels.last().is_some_and(|t| is_tld(t))
+        } else if spelled || !spaced {
             !first.is_empty()
         } else {
             labels.len() >= 2
@@ -870,9 +1105,75 @@ fn find_emails(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// The labels of a domain starting at `i`, joined by `.`, `(punt)`, `[dot]` …, or by the
-/// word `punt`/`dot` when a known top-level domain follows it. Returns the labels and
-/// the byte offset after the last one.
+/// Where the label of a local part that ends at `end` starts (letters, digits and
+/// `._%+-'`).
+fn local_label_start(text: &str, end: usize) -> usize {
+    text[..end]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphanumeric() || "._%+-'".contains(c))
+        .last()
+        .map_or(end, |(i, _)| i)
+}
+
+/// Ways to write the dot of an address: the mark itself, in brackets, or as a word
+/// (`true`: only between spaces).
+const DOTS: &[(&str, bool)] = &[
+    ("(punt)", false),
+    ("[punt]", false),
+    ("(dot)", false),
+    ("[dot]", false),
+    (".", false),
+    ("punt", true),
+    ("dot", true),
+];
+
+/// A dot between two labels of a domain at `i`: `.`, `(punt)`, `[dot]` …, possibly with a
+/// space on either side, or the word `punt`/`dot` between spaces. Returns where the next
+/// label starts and whether it must be a known top-level domain: with spaces or a word,
+/// only a known top-level domain shows that an address goes on.
+fn dot_at(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    let skip = |j: usize| if b.get(j) == Some(&b' ') { j + 1 } else { j };
+    let j = skip(i);
+    for &(dot, word) in DOTS {
+        if !starts_with_ci(b, j, dot) {
+            continue;
+        }
+        let k = j + dot.len();
+        let next = skip(k);
+        if word && !(j > i && next > k) {
+            continue;
+        }
+        return Some((next, word || j > i || next > k));
+    }
+    None
+}
+
+/// A spelled-out dot (`(punt)`, `[dot]`, or with `words` also ` punt `) that ends at `i`,
+/// possibly with spaces around it. Returns where it starts.
+fn spelled_dot_before(b: &[u8], i: usize, words: bool) -> Option<usize> {
+    let j = if i > 0 && b[i - 1] == b' ' { i - 1 } else { i };
+    for &(dot, word) in DOTS {
+        if dot == "." {
+            continue;
+        }
+        let Some(s) = j.checked_sub(dot.len()) else {
+            continue;
+        };
+        if !starts_with_ci(b, s, dot) {
+            continue;
+        }
+        let k = if s > 0 && b[s - 1] == b' ' { s - 1 } else { s };
+        if word && !(words && j < i && k < s) {
+            continue;
+        }
+        return Some(k);
+    }
+    None
+}
+
+/// The labels of a domain starting at `i`, joined by dots as [`dot_at`] reads them.
+/// Returns the labels and the byte offset after the last one.
 fn domain_labels(text: &str, i: usize) -> (Vec<&str>, usize) {
     let label_at = |at: usize| -> &str {
         let rest = &text[at..];
@@ -890,27 +1191,12 @@ fn domain_labels(text: &str, i: usize) -> (Vec<&str>, usize) {
     }
     labels.push(first);
     let mut end = i + first.len();
-    loop {
-        let mut next = None;
-        for dot in ["(punt)", "[punt]", "(dot)", "[dot]", "."] {
-            if starts_with_ci(b, end, dot) {
-                next = Some((end + dot.len(), false));
-                break;
-            }
-        }
-        if next.is_none() {
-            for word in [" punt ", " dot "] {
-                if starts_with_ci(b, end, word) {
-                    next = Some((end + word.len(), true));
-                    break;
-                }
-            }
-        }
-        let Some((at, needs_tld)) = next else {
-            break;
-        };
+    while let Some((at, needs_tld)) = dot_at(b, end) {
         let label = label_at(at);
-        if label.is_empty() || label.starts_with('-') || (needs_tld && !is_tld(label)) {
+        let one_case = label.bytes().all(|c| c.is_ascii_lowercase())
+            || label.bytes().all(|c| c.is_ascii_uppercase());
+        if label.is_empty() || label.starts_with('-') || (needs_tld && !(is_tld(label) && one_case))
+        {
             break;
         }
         labels.push(label);
@@ -938,7 +1224,9 @@ const HOUSE_NUMBER_WORDS: &[&str] = &["huisnummer", "huisnr", "nummer", "hnr", "
 /// A postcode: four digits 1000–9999, an optional space, two letters other than SA, SD
 /// and SS, not followed by another letter; with a house number after it or one named
 /// before it (`huisnummer 12, 3511 ab`) the span covers that too. A bare postcode is held
-/// as well: it narrows a person down to a street.
+/// as well: it narrows a person down to a street. Two spaces or a dash (`3511-AB`,
+/// `3511 - AB`) also separate the parts, with letters in one case only, so that
+/// `2023 - De gemeente` stays prose.
 fn find_postcodes(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
@@ -955,13 +1243,19 @@ fn find_postcodes(text: &str) -> Vec<(usize, usize)> {
         if i - start != 4 || b[start] == b'0' {
             continue;
         }
-        let (spaced, letters) = if b.get(i) == Some(&b' ') {
-            (true, i + 1)
-        } else if text[i..].starts_with('\u{a0}') {
-            (true, i + 2)
-        } else {
-            (false, i)
-        };
+        let mut letters = i;
+        while letters < b.len() && letters - i < 2 && b[letters] == b' ' {
+            letters += 1;
+        }
+        let mut unusual = letters - i > 1;
+        if letters - i <= 1 && b.get(letters) == Some(&b'-') {
+            unusual = true;
+            letters += 1;
+            if b.get(letters) == Some(&b' ') {
+                letters += 1;
+            }
+        }
+        let spaced = letters > i;
         let pair_ok = b.get(letters).is_some_and(u8::is_ascii_alphabetic)
             && b.get(letters + 1).is_some_and(u8::is_ascii_alphabetic)
             && !char_at(text, letters + 2).is_some_and(char::is_alphabetic);
@@ -978,13 +1272,23 @@ fn find_postcodes(text: &str) -> Vec<(usize, usize)> {
         let lower = text[letters..pair_end]
             .bytes()
             .all(|c| c.is_ascii_lowercase());
+        let upper = text[letters..pair_end]
+            .bytes()
+            .all(|c| c.is_ascii_uppercase());
+        if unusual && !(lower || upper) {
+            continue;
+        }
         if spaced && lower && POSTCODE_STOP_PAIRS.contains(&pair.as_str()) {
             // `2024 is`, `1500 mg`: prose unless a house number clearly belongs to it,
             // named before it or ending the phrase (`… 12.`, `… 12 Utrecht`), not
-            // `in 2023 is 12 keer`.
+            // `in 2023 is 12 keer`; and a year after `in`, `sinds` … is a year
+            // (`in 2024 om 480.`).
+            if before.is_none() && is_year(&text[start..i]) && after_time_word(text, start) {
+                continue;
+            }
             let ends_phrase = after.is_some_and(|end| {
                 let rest = &text[end..];
-                let next = rest.trim_start_matches([' ', '\u{a0}']);
+                let next = rest.trim_start_matches(' ');
                 match next.chars().next() {
                     None => true,
                     Some(c) if c.is_alphanumeric() => next.len() < rest.len() && c.is_uppercase(),
@@ -999,6 +1303,27 @@ fn find_postcodes(text: &str) -> Vec<(usize, usize)> {
         i = after.unwrap_or(pair_end);
     }
     out
+}
+
+/// Words before a year: `in 2024`, `sinds 2019`, `tot en met 2025`.
+const TIME_WORDS: &[&str] = &[
+    "in", "sinds", "vanaf", "van", "tot", "met", "na", "voor", "tussen", "en", "eind", "begin",
+    "medio", "per", "jaar", "najaar", "voorjaar", "zomer", "winter",
+];
+
+/// Whether the word before byte offset `i` (one space away) is one of [`TIME_WORDS`].
+fn after_time_word(text: &str, i: usize) -> bool {
+    let Some(before) = text[..i].strip_suffix(' ') else {
+        return false;
+    };
+    let word_start = before
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphabetic())
+        .last()
+        .map_or(before.len(), |(n, _)| n);
+    let word = &before[word_start..];
+    TIME_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// A house number after `i`: up to `max_gap` spaces or commas, an optional `nr`-like
@@ -1091,12 +1416,70 @@ fn house_number_at(b: &[u8], i: usize) -> Option<usize> {
 const STREET_SUFFIXES: &str = "straat laan weg plein gracht singel kade dijk hof pad steeg \
     dreef plantsoen markt wal park boulevard";
 
+/// Abbreviated street endings, and whether the abbreviation needs its full stop:
+/// `Kerkstr. 12`, `Kerkstr 12`, `Kastanjeln. 4`.
+const STREET_ABBREVIATIONS: &[(&str, bool)] = &[("str", false), ("ln", true)];
+
 /// Words with a street ending that are no street.
 const NOT_STREETS: &[&str] = &["onderweg", "blokkade", "kwal"];
 
-/// A street name with a house number: a word ending in a street suffix (longer than the
-/// suffix itself), then a house number, e.g. `Kerkstraat 12`, `Oudegracht 123a`,
-/// `Dorpsweg nr. 4`.
+/// Words that make the number before them a quantity, not a house number: `de Rijksweg
+/// 20 minuten`, `het fietspad 3 jaar lang`.
+const QUANTITY_WORDS: &[&str] = &[
+    "keer",
+    "maal",
+    "x",
+    "seconden",
+    "minuut",
+    "minuten",
+    "kwartier",
+    "uur",
+    "uren",
+    "dag",
+    "dagen",
+    "week",
+    "weken",
+    "maand",
+    "maanden",
+    "jaar",
+    "jaren",
+    "km",
+    "kilometer",
+    "kilometers",
+    "m",
+    "meter",
+    "meters",
+    "cm",
+    "procent",
+    "euro",
+    "kilo",
+    "kg",
+    "stuks",
+    "mensen",
+    "huizen",
+    "woningen",
+    "auto's",
+    "bussen",
+];
+
+/// Whether the word after the house number ending at `i` (after spaces) makes it a
+/// quantity.
+fn quantity_follows(text: &str, i: usize) -> bool {
+    let rest = text[i..].trim_start_matches(' ');
+    if rest.len() == text.len() - i {
+        return false;
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|&c| c.is_alphabetic() || c == '\'')
+        .collect();
+    QUANTITY_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&word))
+        || (word.is_empty() && rest.starts_with('%'))
+}
+
+/// A street name with a house number: a word ending in a street suffix or its abbreviation
+/// (longer than the suffix itself), then a house number, e.g. `Kerkstraat 12`,
+/// `Oudegracht 123a`, `Dorpsweg nr. 4`, `Kerkstr. 12`, `Kerkstraat 12 A`.
 fn find_streets(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
@@ -1117,18 +1500,34 @@ fn find_streets(text: &str) -> Vec<(usize, usize)> {
             continue;
         }
         let word = text[start..end].to_lowercase();
-        let is_street = STREET_SUFFIXES
-            .split(' ')
-            .any(|s| word.ends_with(s) && word.chars().count() > s.chars().count())
+        let longer_than =
+            |suffix: &str| word.ends_with(suffix) && word.chars().count() > suffix.chars().count();
+        let dotted = b.get(end) == Some(&b'.');
+        let abbreviated = STREET_ABBREVIATIONS
+            .iter()
+            .any(|&(suffix, needs_dot)| longer_than(suffix) && (dotted || !needs_dot));
+        let is_street = (STREET_SUFFIXES.split(' ').any(longer_than) || abbreviated)
             && !NOT_STREETS.contains(&word.as_str());
         if !is_street {
             continue;
         }
-        let mut j = end;
-        while j < b.len() && j - end < 2 && b[j] == b' ' {
+        let mut j = if abbreviated && dotted { end + 1 } else { end };
+        let name_end = j;
+        while j < b.len() && j - name_end < 2 && b[j] == b' ' {
             j += 1;
         }
-        if let Some(number_end) = house_number_after(b, j, 0) {
+        if let Some(mut number_end) = house_number_after(b, j, 0) {
+            if quantity_follows(text, number_end) {
+                continue;
+            }
+            // `Kerkstraat 12 A`: a capital standing alone after the number is its letter.
+            if b.get(number_end) == Some(&b' ')
+                && b.get(number_end + 1).is_some_and(u8::is_ascii_uppercase)
+                && !b.get(number_end + 2).is_some_and(|&c| is_word_byte(c))
+                && b.get(number_end - 1).is_some_and(u8::is_ascii_digit)
+            {
+                number_end += 2;
+            }
             out.push((start, number_end));
         }
     }
@@ -1302,6 +1701,9 @@ fn match_at(text: &str, start: usize, pattern: &[char]) -> Option<usize> {
     }
     Some(chars.peek().map_or(text.len(), |&(i, _)| start + i))
 }
+
+#[cfg(test)]
+mod corpus;
 
 #[cfg(test)]
 mod tests {
@@ -1916,6 +2318,19 @@ mod tests {
             "ß",
             "x",
             "com",
+            "\u{200b}",
+            "\u{ad}",
+            "\u{301}",
+            "\u{202e}",
+            "١",
+            "１",
+            "ﬁ",
+            "½",
+            "\u{1100}",
+            "\u{1161}",
+            "\u{11a8}",
+            "at",
+            "streepje",
         ];
         let policy = Policy {
             banned_words: vec!["é".into(), "ab".into()],
@@ -1923,13 +2338,19 @@ mod tests {
             allow_links: false,
         };
         let mut seed: u64 = 0x5eed;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let mut found = 0;
         for _ in 0..3000 {
+            // The length comes from a fresh number each time, so an empty draft does not
+            // repeat for ever.
             let mut draft = String::new();
-            for _ in 0..(seed % 40) {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                draft.push_str(PIECES[(seed >> 33) as usize % PIECES.len()]);
+            for _ in 0..next() % 40 {
+                draft.push_str(PIECES[next() % PIECES.len()]);
             }
             let verdict = screen(&draft, &policy, &[draft.as_str()]);
             for f in &verdict.findings {
@@ -1938,15 +2359,421 @@ mod tests {
             }
             let starts: Vec<_> = verdict.findings.iter().map(|f| f.start).collect();
             assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{draft:?}");
+            found += verdict.findings.len();
         }
+        assert!(
+            found > 3000,
+            "the drafts are varied enough to find things: {found}"
+        );
     }
 
     #[test]
     fn odd_input_does_not_panic() {
         for draft in [
-            "", "@", "@@", "+", "0", "NL", "NL91", "é@é.é", "3511", "www.", "a.b", "€",
+            "",
+            "@",
+            "@@",
+            "+",
+            "0",
+            "NL",
+            "NL91",
+            "é@é.é",
+            "3511",
+            "www.",
+            "a.b",
+            "€",
+            "\u{301}",
+            "\u{200b}",
+            "\u{202e}",
+            "\u{fe0f}\u{301}",
+            " at ",
+            "punt",
+            "Kerkstr.",
         ] {
             let _ = check(draft);
         }
+    }
+
+    // --- Disguises: the check reads the text as a reader sees it -----------------------
+
+    /// Every finding as (code, found text in the original draft).
+    fn found(draft: &str) -> Vec<(&'static str, &str)> {
+        check(draft)
+            .findings
+            .iter()
+            .map(|f| (f.reason.code(), &draft[f.start..f.end]))
+            .collect()
+    }
+
+    #[test]
+    fn invisible_characters_inside_numbers_are_seen_through() {
+        for (draft, kind, span) in [
+            (
+                "bsn 123\u{200b}456\u{200b}782.",
+                Kind::Bsn,
+                "123\u{200b}456\u{200b}782",
+            ),
+            (
+                "bsn 1\u{200c}2\u{200d}3456782.",
+                Kind::Bsn,
+                "1\u{200c}2\u{200d}3456782",
+            ),
+            ("bsn 123\u{2060}456782.", Kind::Bsn, "123\u{2060}456782"),
+            (
+                "bsn 123\u{ad}456\u{ad}782.",
+                Kind::Bsn,
+                "123\u{ad}456\u{ad}782",
+            ),
+            (
+                "bsn \u{feff}123456\u{feff}782.",
+                Kind::Bsn,
+                "123456\u{feff}782",
+            ),
+            ("bsn 123 \u{200b}456 782.", Kind::Bsn, "123 \u{200b}456 782"),
+            (
+                "bel 06\u{200b}12345678 maar",
+                Kind::Phone,
+                "06\u{200b}12345678",
+            ),
+            (
+                "bel 06-\u{ad}1234\u{2060}5678 maar",
+                Kind::Phone,
+                "06-\u{ad}1234\u{2060}5678",
+            ),
+            (
+                "iban NL91\u{200b}ABNA\u{200b}0417164300 graag",
+                Kind::Iban,
+                "NL91\u{200b}ABNA\u{200b}0417164300",
+            ),
+            (
+                "postcode 3511\u{200b}AB hier",
+                Kind::Postcode,
+                "3511\u{200b}AB",
+            ),
+            (
+                "mail jan\u{200b}@voorbeeld.nl",
+                Kind::Email,
+                "jan\u{200b}@voorbeeld.nl",
+            ),
+        ] {
+            assert_eq!(personal(draft), vec![(kind, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn combining_marks_on_digits_are_seen_through() {
+        for (draft, span) in [
+            (
+                "bsn 1\u{301}2\u{301}3\u{301}456782 ja",
+                "1\u{301}2\u{301}3\u{301}456782",
+            ),
+            (
+                "bsn 123\u{332}456\u{332}782\u{332} ja",
+                "123\u{332}456\u{332}782\u{332}",
+            ),
+            ("bsn 1\u{20e3}23456782 ja", "1\u{20e3}23456782"),
+        ] {
+            assert_eq!(personal(draft), vec![(Kind::Bsn, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn decimal_digits_of_every_script_count_as_digits() {
+        for (draft, kind, span) in [
+            ("bsn １２３４５６７８２.", Kind::Bsn, "１２３４５６７８２"),
+            ("bsn ١٢٣٤٥٦٧٨٢.", Kind::Bsn, "١٢٣٤٥٦٧٨٢"),
+            ("bsn ۱۲۳۴۵۶۷۸۲.", Kind::Bsn, "۱۲۳۴۵۶۷۸۲"),
+            ("bsn १२३४५६७८२.", Kind::Bsn, "१२३४५६७८२"),
+            ("bsn ১২৩৪৫৬৭৮২.", Kind::Bsn, "১২৩৪৫৬৭৮২"),
+            ("bsn ๑๒๓๔๕๖๗๘๒.", Kind::Bsn, "๑๒๓๔๕๖๗๘๒"),
+            ("bsn 𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟐.", Kind::Bsn, "𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟐"),
+            ("bsn 𝟙𝟚𝟛 𝟜𝟝𝟞 𝟟𝟠𝟚.", Kind::Bsn, "𝟙𝟚𝟛 𝟜𝟝𝟞 𝟟𝟠𝟚"),
+            ("bsn 123 ٤٥٦ 782.", Kind::Bsn, "123 ٤٥٦ 782"),
+            ("bel ٠٦١٢٣٤٥٦٧٨ maar", Kind::Phone, "٠٦١٢٣٤٥٦٧٨"),
+            (
+                "bel ０６－１２３４５６７８ maar",
+                Kind::Phone,
+                "０６－１２３４５６７８",
+            ),
+            (
+                "iban NL٩١ABNA٠٤١٧١٦٤٣٠٠ ja",
+                Kind::Iban,
+                "NL٩١ABNA٠٤١٧١٦٤٣٠٠",
+            ),
+            (
+                "iban ＮＬ９１ＡＢＮＡ０４１７１６４３００ ja",
+                Kind::Iban,
+                "ＮＬ９１ＡＢＮＡ０４１７１６４３００",
+            ),
+            ("postcode ３５１１ＡＢ ja", Kind::Postcode, "３５１１ＡＢ"),
+            (
+                "mail ｊａｎ＠ｖｏｏｒｂｅｅｌｄ．ｎｌ ja",
+                Kind::Email,
+                "ｊａｎ＠ｖｏｏｒｂｅｅｌｄ．ｎｌ",
+            ),
+        ] {
+            assert_eq!(personal(draft), vec![(kind, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn hyphen_lookalikes_separate_digit_groups() {
+        for (draft, kind, span) in [
+            (
+                "bel 06\u{2011}12345678 maar",
+                Kind::Phone,
+                "06\u{2011}12345678",
+            ),
+            (
+                "bel 06\u{2010}12345678 maar",
+                Kind::Phone,
+                "06\u{2010}12345678",
+            ),
+            (
+                "bsn 123\u{2212}456\u{2212}782 ja",
+                Kind::Bsn,
+                "123\u{2212}456\u{2212}782",
+            ),
+            (
+                "bsn 123\u{a0}456\u{202f}782 ja",
+                Kind::Bsn,
+                "123\u{a0}456\u{202f}782",
+            ),
+            ("bsn 123_456_782 ja", Kind::Bsn, "123_456_782"),
+        ] {
+            assert_eq!(personal(draft), vec![(kind, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn spelled_out_separators_between_digit_groups_are_seen_through() {
+        for (draft, kind, span) in [
+            (
+                "bel 06 streepje 12345678 maar",
+                Kind::Phone,
+                "06 streepje 12345678",
+            ),
+            (
+                "bsn 123 punt 456 punt 782 ja",
+                Kind::Bsn,
+                "123 punt 456 punt 782",
+            ),
+            (
+                "bsn 123 spatie 456 spatie 782 ja",
+                Kind::Bsn,
+                "123 spatie 456 spatie 782",
+            ),
+        ] {
+            assert_eq!(personal(draft), vec![(kind, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn direction_controls_are_refused() {
+        // U+202E shows "287654321" to a reader as the valid BSN 123456782; the check
+        // must not have to guess what the reader sees.
+        for control in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
+            let draft = format!("Mijn nummer: {control}287654321, echt.");
+            let verdict = check(&draft);
+            assert_eq!(verdict.outcome, Outcome::Reject, "{control:?}");
+            let direction: Vec<_> = found(&draft)
+                .into_iter()
+                .filter(|(code, _)| *code == "richtingteken")
+                .collect();
+            assert_eq!(
+                direction,
+                vec![("richtingteken", control.encode_utf8(&mut [0; 4]) as &str)]
+            );
+        }
+        let draft = "bsn \u{202e}287654321\u{202c} en \u{2067}iets\u{2069}.";
+        assert_eq!(
+            found(draft)
+                .into_iter()
+                .filter(|(code, _)| *code == "richtingteken")
+                .count(),
+            4,
+            "every control is highlighted"
+        );
+    }
+
+    #[test]
+    fn postcode_spellings_are_held() {
+        for (draft, span) in [
+            ("Ik woon in 3511-AB.", "3511-AB"),
+            ("Ik woon in 3511 - AB.", "3511 - AB"),
+            ("Ik woon in 3511  AB.", "3511  AB"),
+            ("Ik woon in 3511-ab 12.", "3511-ab 12"),
+            ("Ik woon in 3511 ab.", "3511 ab"),
+            ("Ik woon in 3511ab.", "3511ab"),
+        ] {
+            assert_eq!(personal(draft), vec![(Kind::Postcode, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn street_spellings_are_held() {
+        for (draft, span) in [
+            ("Ze woont op de Kerkstraat 12a hier.", "Kerkstraat 12a"),
+            ("Ze woont op de Kerkstr. 12 hier.", "Kerkstr. 12"),
+            ("Ze woont op de Kerkstr 12 hier.", "Kerkstr 12"),
+            (
+                "Ze woont op de Bilderdijkstr. 3-2 hier.",
+                "Bilderdijkstr. 3-2",
+            ),
+            ("Ze woont op de Kastanjeln. 4 hier.", "Kastanjeln. 4"),
+            ("Ze woont op de Kerkstraat 12 A hier.", "Kerkstraat 12 A"),
+        ] {
+            assert_eq!(personal(draft), vec![(Kind::Postcode, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn email_spellings_are_held() {
+        for (draft, span) in [
+            (
+                "mail jan punt jansen apenstaartje gmail punt com graag",
+                "jan punt jansen apenstaartje gmail punt com",
+            ),
+            ("mail jan[at]gmail[dot]com graag", "jan[at]gmail[dot]com"),
+            ("mail jan (at) gmail . com graag", "jan (at) gmail . com"),
+            ("mail jan @ gmail . com graag", "jan @ gmail . com"),
+            ("mail jan@gmail . com graag", "jan@gmail . com"),
+            (
+                "mail JAN [AT] GMAIL [DOT] COM graag",
+                "JAN [AT] GMAIL [DOT] COM",
+            ),
+            ("mail jan at gmail dot com graag", "jan at gmail dot com"),
+            (
+                "mail jan.jansen (apenstaartje) gmail (punt) nl",
+                "jan.jansen (apenstaartje) gmail (punt) nl",
+            ),
+        ] {
+            assert_eq!(personal(draft), vec![(Kind::Email, span)], "{draft:?}");
+        }
+    }
+
+    #[test]
+    fn disguised_banned_words_and_links_are_found() {
+        let policy = Policy {
+            banned_words: vec!["idioot".into()],
+            ..Policy::default()
+        };
+        for draft in [
+            "Wat een idi\u{200b}oot.",
+            "Wat een ＩＤＩＯＯＴ.",
+            "Wat een idi\u{ad}oot.",
+        ] {
+            assert_eq!(
+                screen(draft, &policy, &[]).outcome,
+                Outcome::Reject,
+                "{draft:?}"
+            );
+        }
+        assert_eq!(
+            found("Kijk op ｗｗｗ．ｖｏｏｒｂｅｅｌｄ．ｎｌ nu."),
+            vec![("link", "ｗｗｗ．ｖｏｏｒｂｅｅｌｄ．ｎｌ")]
+        );
+    }
+
+    #[test]
+    fn ordinary_text_with_typography_passes() {
+        assert_clean("Het loket is open van 9.00\u{2009}–\u{2009}17.00 uur.");
+        assert_clean("De eigen bijdrage is €\u{a0}19,00 per maand.");
+        assert_clean("Café De Zon, ﬁjn dat het kan: 2½ uur per week.");
+        assert_clean("Zij zegt: «ik kan het niet meer» — en dat begrijp ik.");
+        assert_clean("Het punt is dat ik 3 uur wacht; punt 2 van de brief klopt niet.");
+    }
+
+    #[test]
+    fn quantities_after_a_street_and_years_after_a_time_word_are_no_address() {
+        assert_clean("Met de taxi ben je over de Rijksweg 20 minuten onderweg.");
+        assert_clean("Het fietspad 3 jaar lang niet gemaaid, en de Dorpsweg 2 keer per week.");
+        assert_clean("In 2022 ging het om 350 mensen, in 2024 om 480.");
+        assert_clean("Sinds 2019 is het 12.");
+        // A house number still makes an address, and a named one always does.
+        assert_eq!(
+            personal("Ze woont op de Rijksweg 20, al jaren."),
+            vec![(Kind::Postcode, "Rijksweg 20")]
+        );
+        assert_eq!(
+            personal("Mijn huisnummer 12, 2024 om."),
+            vec![(Kind::Postcode, "huisnummer 12, 2024 om")]
+        );
+    }
+
+    #[test]
+    fn every_decimal_digit_has_its_value() {
+        let mut sets = 0;
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            if c.general_category() != GeneralCategory::DecimalNumber {
+                assert_eq!(decimal_value(c), None, "{c:?}");
+                continue;
+            }
+            let value = decimal_value(c).unwrap_or(99);
+            assert!(value <= 9, "{c:?}");
+            if value == 0 {
+                sets += 1;
+            }
+            // Where compatibility normalisation knows the digit, it agrees.
+            let nfkc: String = c.to_string().nfkc().collect();
+            if let Some(d) = nfkc.chars().next().filter(char::is_ascii_digit) {
+                assert_eq!(d.to_digit(10), Some(value), "{c:?}");
+            }
+        }
+        assert!(sets >= 60, "{sets} sets of digits");
+        for (c, v) in [
+            ('7', 7),
+            ('٣', 3),
+            ('۸', 8),
+            ('५', 5),
+            ('৯', 9),
+            ('๒', 2),
+            ('𝟗', 9),
+            ('𝟶', 0),
+        ] {
+            assert_eq!(decimal_value(c), Some(v), "{c:?}");
+        }
+        assert_eq!(decimal_value('x'), None);
+        assert_eq!(decimal_value('½'), None);
+    }
+
+    #[test]
+    fn normalised_offsets_map_back_to_the_draft() {
+        let draft = "ﬁjn: \u{200b}e\u{301} 1\u{ad}2";
+        let norm = Normalized::new(draft);
+        assert_eq!(norm.text, "fijn: é 12");
+        assert_eq!(norm.origin.len(), norm.text.len());
+        // Both letters of the ligature come from it; the accent belongs to its letter.
+        assert_eq!(norm.original(0, 1), (0, "ﬁ".len()));
+        assert_eq!(norm.original(1, 2), (0, "ﬁ".len()));
+        let e = norm.text.find('é').unwrap_or(0);
+        let (s, t) = norm.original(e, e + 'é'.len_utf8());
+        assert_eq!(&draft[s..t], "e\u{301}");
+        let one = norm.text.find('1').unwrap_or(0);
+        let (s, t) = norm.original(one, one + 2);
+        assert_eq!(&draft[s..t], "1\u{ad}2");
+    }
+
+    #[test]
+    fn short_texts_are_refused_for_personal_data_and_direction_controls() {
+        assert_eq!(refusal("Overvecht"), None);
+        assert_eq!(refusal("Leidsche Rijn, wijk 3"), None);
+        assert_eq!(refusal("zie www.voorbeeld.nl"), None);
+        assert_eq!(
+            refusal("Kerkstraat 12"),
+            Some(Reason::PersonalData(Kind::Postcode))
+        );
+        assert_eq!(
+            refusal("3511\u{200b}AB"),
+            Some(Reason::PersonalData(Kind::Postcode))
+        );
+        assert_eq!(
+            refusal("bel ٠٦١٢٣٤٥٦٧٨"),
+            Some(Reason::PersonalData(Kind::Phone))
+        );
+        assert_eq!(refusal("\u{202e}thcevrevO"), Some(Reason::DirectionControl));
     }
 }

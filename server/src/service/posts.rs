@@ -145,7 +145,7 @@ pub struct CheckInput {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CheckFinding {
     /// Stable code (`persoonsgegevens`, `verboden_woord`, `verdacht_woord`, `link`,
-    /// `herhaling`).
+    /// `herhaling`, `richtingteken`).
     pub code: String,
     /// `hold` or `reject`.
     pub outcome: String,
@@ -510,14 +510,22 @@ impl Service {
             .screen_draft(case, panelist_id, body, except_post)
             .await?;
         if verdict.outcome == screening::Outcome::Reject {
-            let mut messages: Vec<String> = verdict
+            let mut messages: Vec<&str> = Vec::new();
+            for f in &verdict.findings {
+                if f.outcome == screening::Outcome::Reject && !messages.contains(&&*f.message) {
+                    messages.push(&f.message);
+                }
+            }
+            let direction = verdict
                 .findings
                 .iter()
-                .filter(|f| f.outcome == screening::Outcome::Reject)
-                .map(|f| f.message.clone())
-                .collect();
-            messages.dedup();
-            return Err(Error::invalid("post_rejected", messages.join(" ")));
+                .any(|f| f.reason == screening::Reason::DirectionControl);
+            let code = if direction {
+                "direction_control"
+            } else {
+                "post_rejected"
+            };
+            return Err(Error::invalid(code, messages.join(" ")));
         }
         let mut held: Vec<HeldReason> = Vec::new();
         for f in verdict.findings {
@@ -764,6 +772,15 @@ impl Service {
                 "note_too_long",
                 "De toelichting is hoogstens 1000 tekens.",
             ));
+        }
+        // Moderators read the note as typed: no personal data (they see the post itself).
+        if let Some(n) = note {
+            super::profile::refuse_personal_data(
+                n,
+                "note_personal_data",
+                "Uw toelichting lijkt persoonsgegevens te bevatten. Schrijf ze niet over: de \
+                 moderator ziet het gemelde bericht zelf.",
+            )?;
         }
         if post.panelist_id == p.id {
             return Err(Error::invalid(

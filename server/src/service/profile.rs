@@ -1,5 +1,7 @@
 //! A panelist's consented profile: age band, district and own experience with the Wmo.
 //! Sharing is voluntary and only with consent; withdrawing consent erases the answers.
+//! The district is free text that no moderator sees first, so personal data in it is
+//! refused ([`refuse_personal_data`], also used for a flag's note).
 //! Staff never see one person's profile, only splits of verdicts by group in which every
 //! group under five people is suppressed (see [`super::analysis`]).
 
@@ -8,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::error::{Error, Result};
 use super::{AuditContext, Service};
+use crate::domain::screening::{self, Reason};
 use crate::domain::{AgeBand, WmoExperience, text_length};
 use crate::store::{audit, people};
 
@@ -46,6 +49,24 @@ const MAX_DISTRICT: usize = 80;
 
 fn shared(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Refuses a short text a panelist writes that is stored without a moderator's look
+/// ([`screening::refusal`]): personal data with `code` and `message` (which say what the
+/// field is for and never repeat the text), direction controls with `direction_control`.
+pub(super) fn refuse_personal_data(
+    text: &str,
+    code: &'static str,
+    message: &'static str,
+) -> Result<()> {
+    match screening::refusal(text) {
+        None => Ok(()),
+        Some(Reason::DirectionControl) => Err(Error::invalid(
+            "direction_control",
+            Reason::DirectionControl.message(),
+        )),
+        Some(_) => Err(Error::invalid(code, message)),
+    }
 }
 
 impl Service {
@@ -104,6 +125,14 @@ impl Service {
                 "district_too_long",
                 format!("De naam van de wijk is hoogstens {MAX_DISTRICT} tekens."),
             ));
+        }
+        if let Some(d) = &district {
+            refuse_personal_data(
+                d,
+                "district_personal_data",
+                "Vul bij wijk alleen de naam van uw wijk in, zonder straat, huisnummer, \
+                 postcode of andere persoonsgegevens.",
+            )?;
         }
         let now = self.now();
         let tx = self.store.begin_write().await?;

@@ -15,6 +15,8 @@ both_engines!(
     withdrawn_post_leaves_a_placeholder,
     weighings_change_and_never_on_own_post,
     flags_one_per_panelist,
+    flag_note_with_personal_data_is_refused,
+    direction_controls_are_refused_in_posts,
     idempotency_key_stores_a_post_once,
     malformed_and_oversized_bodies_get_clear_errors,
     thread_is_paged_in_order_and_events_are_numbered,
@@ -346,6 +348,103 @@ async fn flags_one_per_panelist(app: TestApp) {
     let (status, body) = b.post(&url, json!({"reason": "spam"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(code(&body), "already_flagged");
+}
+
+async fn flag_note_with_personal_data_is_refused(app: TestApp) {
+    let t = app.tenant("utrecht", 2).await;
+    let case = app.open_case(&t, json!({})).await;
+    let a = app.panelist(&t.codes[0]).await;
+    let b = app.panelist(&t.codes[1]).await;
+    let (_, post) = a
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "eens", "body": "Iets om te melden."}),
+        )
+        .await;
+    let url = format!("/api/v1/posts/{}/flags", post["id"]);
+    // Moderators read a note as it was typed, without a look by anyone first: personal
+    // data in it is refused, also when disguised.
+    for note in [
+        "Dit is het nummer van mijn buurvrouw: 06-12345678.",
+        "Haar BSN 123\u{200b}456\u{200b}782 staat er echt niet in.",
+        "Het adres is Kerkstraat 12, dat klopt.",
+        "Mail mij op jan (at) voorbeeld . nl",
+    ] {
+        let (status, body) = b
+            .post(&url, json!({"reason": "anders", "note": note}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{note:?}: {body}");
+        assert_eq!(code(&body), "note_personal_data", "{note:?}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("toelichting"), "{message}");
+    }
+    let (status, body) = b
+        .post(
+            &url,
+            json!({"reason": "anders", "note": "Lees \u{202e}siht\u{202c} eens."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(code(&body), "direction_control");
+    // Nothing was stored: a note without personal data is still the panelist's first flag.
+    let (status, body) = b
+        .post(
+            &url,
+            json!({"reason": "persoonsgegevens", "note": "Er staat een telefoonnummer in."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn direction_controls_are_refused_in_posts(app: TestApp) {
+    let t = app.tenant("utrecht", 1).await;
+    let case = app.open_case(&t, json!({})).await;
+    let p = app.panelist(&t.codes[0]).await;
+    // Stored backwards in a right-to-left override, a reader sees 123456782.
+    let body = "Mijn BSN is \u{202e}287654321\u{202c}, kijk maar.";
+    let (status, answer) = p
+        .post(
+            &format!("/api/v1/cases/{case}/posts/check"),
+            json!({"body": body}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["outcome"], "reject");
+    let finding = &answer["findings"][0];
+    assert_eq!(finding["code"], "richtingteken");
+    let start = finding["start"].as_u64().unwrap_or(0) as usize;
+    let end = finding["end"].as_u64().unwrap_or(0) as usize;
+    assert_eq!(body.get(start..end), Some("\u{202e}"));
+
+    let (status, answer) = p
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "eens", "body": body}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(code(&answer), "direction_control");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("schrijfrichting"), "{message}");
+    let (_, thread) = p.get(&format!("/api/v1/cases/{case}/posts")).await;
+    assert_eq!(thread["posts"], json!([]), "nothing stored");
+
+    // An edit is refused the same way.
+    let (status, post) = p
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "eens", "body": "Een gewone reactie hier."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let (status, answer) = p
+        .patch(
+            &format!("/api/v1/posts/{}", post["id"]),
+            json!({"body": "Een gewone \u{2067}reactie\u{2069} hier."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(code(&answer), "direction_control");
 }
 
 async fn idempotency_key_stores_a_post_once(app: TestApp) {
