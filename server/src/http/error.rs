@@ -86,6 +86,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -93,15 +94,22 @@ pub fn status_of(e: &Error) -> StatusCode {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = status_of(&e);
-        if let Error::Internal(detail) = &e {
-            tracing::error!(error = %detail, "request failed");
+        match &e {
+            Error::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            Error::Unavailable { detail, .. } => {
+                tracing::warn!(error = %detail, "database unavailable; answered 503")
+            }
+            _ => {}
         }
         ApiError {
             status,
             code: e.code(),
             message: e.message(),
             retry_after: match e {
-                Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+                Error::RateLimited { retry_after_secs }
+                | Error::Unavailable {
+                    retry_after_secs, ..
+                } => Some(retry_after_secs),
                 _ => None,
             },
         }

@@ -59,6 +59,16 @@ pub enum Error {
         /// Seconds to wait.
         retry_after_secs: u64,
     },
+    /// The database cannot serve now (unreachable, disk full, no connection in time);
+    /// nothing was changed and the same request may succeed after `retry_after_secs`
+    /// (HTTP 503).
+    #[error("store unavailable: {detail}")]
+    Unavailable {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+        /// What the database said, for the log only.
+        detail: String,
+    },
     /// A failure of ours (HTTP 500); logged once where handled, never shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -123,6 +133,7 @@ impl Error {
             | Error::Forbidden { code, .. }
             | Error::Conflict { code, .. } => code,
             Error::RateLimited { .. } => "rate_limited",
+            Error::Unavailable { .. } => "store_unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -139,13 +150,26 @@ impl Error {
             Error::RateLimited { retry_after_secs } => {
                 format!("Te veel pogingen. Probeer het over {retry_after_secs} seconden opnieuw.")
             }
+            Error::Unavailable { .. } => "Beraad kan uw bericht of wijziging nu niet opslaan. \
+                Er is niets veranderd; probeer het over enkele seconden opnieuw."
+                .into(),
             Error::Internal(_) => "Er ging bij ons iets mis. Probeer het later opnieuw.".into(),
         }
     }
 }
 
+/// Seconds a client is asked to wait while the database cannot serve.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
+
 impl From<DbErr> for Error {
     fn from(e: DbErr) -> Self {
-        Error::Internal(format!("database: {e}"))
+        if crate::store::is_unavailable(&e) {
+            Error::Unavailable {
+                retry_after_secs: UNAVAILABLE_RETRY_SECS,
+                detail: e.to_string(),
+            }
+        } else {
+            Error::Internal(format!("database: {e}"))
+        }
     }
 }

@@ -28,6 +28,36 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// How long a request waits for a pooled connection before the store counts as
+/// unavailable.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long opening a new connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long SQLite waits for a lock held by another process (the command line, a
+/// checkpoint); writers of this process queue on the write gate instead.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a writer waits for the SQLite write gate before the store counts as
+/// unavailable.
+const WRITE_GATE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Decides whether a connection coming back to the pool may be used again. A
+/// transaction dropped without commit queues its rollback on the connection; the ping
+/// runs after it. A connection still inside a transaction after that (a failed commit
+/// or rollback, as when the disk is full) is closed instead of reused: reused, it would
+/// hold SQLite's write lock for ever and nest every later "transaction" inside the dead
+/// one as a savepoint that is never committed.
+async fn settle<C: sea_orm::sqlx::Connection>(conn: &mut C) -> Result<bool, sea_orm::sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection came back inside a transaction; closing it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Which engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -46,18 +76,35 @@ pub struct Store {
     /// read transaction tries to upgrade; writers queue here instead. `None` on PostgreSQL,
     /// where row locks order writers.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// When the last write failed because the database could not write (disk full,
+    /// unreachable), cleared by the next write that commits. Readiness reads it.
+    write_failed_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// A write transaction. On SQLite it also holds the write gate until it ends.
 pub struct WriteTx {
     txn: DatabaseTransaction,
     _gate: Option<OwnedMutexGuard<()>>,
+    write_failed_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl WriteTx {
-    /// Makes every change of this transaction durable.
+    /// Makes every change of this transaction durable. An error means nothing of it was
+    /// stored.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        let outcome = self.txn.commit().await;
+        note_write(&self.write_failed_at, &outcome);
+        outcome
+    }
+}
+
+/// Remembers whether a write reached the disk, for readiness.
+fn note_write<T>(failed_at: &std::sync::Mutex<Option<std::time::Instant>>, r: &Result<T, DbErr>) {
+    let mut at = failed_at.lock().unwrap_or_else(|p| p.into_inner());
+    match r {
+        Ok(_) => *at = None,
+        Err(e) if is_unavailable(e) => *at = Some(std::time::Instant::now()),
+        Err(_) => {}
     }
 }
 
@@ -87,20 +134,30 @@ impl Store {
             ensure_sqlite_folder(url)?;
         }
         let mut opts = ConnectOptions::new(url.to_owned());
+        // Requests wait at most a short while for a connection: a database that cannot
+        // answer is reported as unavailable (503 with Retry-After) within about a second
+        // rather than after a long hang.
         opts.max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .sqlx_logging(false);
         opts.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
         opts.map_sqlx_postgres_opts(|o: PgConnectOptions| {
             o.options([("synchronous_commit", "on")])
+        });
+        // No connection goes back to the pool inside a transaction (see `settle`).
+        opts.map_sqlx_sqlite_pool_opts(|o| {
+            o.after_release(|conn, _| Box::pin(async move { settle(conn).await }))
+        });
+        opts.map_sqlx_postgres_pool_opts(|o| {
+            o.after_release(|conn, _| Box::pin(async move { settle(conn).await }))
         });
         let db = Database::connect(opts).await?;
         let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
@@ -108,6 +165,7 @@ impl Store {
             db,
             engine,
             write_gate,
+            write_failed_at: Arc::default(),
         })
     }
 
@@ -131,11 +189,30 @@ impl Store {
     /// Starts a write transaction (queueing behind other writers on SQLite).
     pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
         let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
+            Some(gate) => Some(
+                tokio::time::timeout(WRITE_GATE_TIMEOUT, gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))?,
+            ),
             None => None,
         };
-        let txn = self.db.begin().await?;
-        Ok(WriteTx { txn, _gate: gate })
+        let txn = self.db.begin().await;
+        note_write(&self.write_failed_at, &txn);
+        Ok(WriteTx {
+            txn: txn?,
+            _gate: gate,
+            write_failed_at: self.write_failed_at.clone(),
+        })
+    }
+
+    /// Whether a write failed for want of a writable database within the last `window`
+    /// and none has committed since. After the window the node offers itself again: the
+    /// next write tells whether the database recovered.
+    pub fn write_failing(&self, window: Duration) -> bool {
+        self.write_failed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < window)
     }
 
     /// Whether the database answers a trivial query.
@@ -167,6 +244,47 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
         })?;
     }
     Ok(())
+}
+
+/// Whether an error means the database cannot serve now but may soon (no connection
+/// within the time-out, the server unreachable or shutting down, the disk full, a lock
+/// held too long), as opposed to a fault in the request or the code.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as SqlxError;
+    let sqlx_err = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_err.as_ref() {
+        SqlxError::Io(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed
+        | SqlxError::Tls(_) => true,
+        SqlxError::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // SQLite primary result codes are the low byte of the extended code:
+            // BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+            let sqlite = code
+                .parse::<i32>()
+                .ok()
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14));
+            // PostgreSQL: connection exceptions (08…), insufficient resources such as
+            // disk full (53…), operator intervention such as shutdown (57P…), and a
+            // read-only server (25006).
+            let postgres = code.len() == 5
+                && (code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "25006");
+            sqlite || postgres
+        }
+        _ => false,
+    }
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate the caller can name).

@@ -120,7 +120,21 @@ pub async fn spawn_app_with_http(
             (url, None, Some(name))
         }
     };
-    let store = Store::connect(&database_url, 8).await.expect("connect");
+    let mut app = spawn_app_on(&database_url, hub_settings, settings, http).await;
+    app._dir = dir;
+    app.pg_database = pg_database;
+    app
+}
+
+/// Starts a server over the database at `database_url` (which the caller made and
+/// cleans up), migrating it first.
+pub async fn spawn_app_on(
+    database_url: &str,
+    hub_settings: beraad::realtime::HubSettings,
+    settings: ServiceSettings,
+    http: impl FnOnce(&mut HttpSettings),
+) -> TestApp {
+    let store = Store::connect(database_url, 8).await.expect("connect");
     store.migrate().await.expect("migrate");
     let service = Arc::new(Service::new(store, Arc::new(SystemClock), settings));
     let (hub, _) =
@@ -150,8 +164,8 @@ pub async fn spawn_app_with_http(
         ws_url: format!("ws://{addr}/api/v1/ws"),
         service,
         shutdown: Some(tx),
-        _dir: dir,
-        pg_database,
+        _dir: None,
+        pg_database: None,
     }
 }
 

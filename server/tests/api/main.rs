@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod faults;
+
 mod auth;
 mod cases;
 mod cli;

@@ -186,6 +186,17 @@ impl Viewer {
             return Redirect::to("/").into_response();
         }
         let status = crate::http::error::status_of(&e);
+        if let Error::Unavailable { .. } = e {
+            tracing::warn!(error = %e, "page could not reach the database");
+            let heading = self.t.t("error.unavailable_heading").to_owned();
+            let message = self.t.error(e.code(), &e.message());
+            let mut resp = self.error_page(status, heading, message);
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::service::error::UNAVAILABLE_RETRY_SECS),
+            );
+            return resp;
+        }
         if status.is_server_error() {
             tracing::error!(error = %e, "page failed");
         }

@@ -657,7 +657,10 @@ async fn failed(
 fn form_error(e: &Error) -> bool {
     matches!(
         e,
-        Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. }
+        Error::Invalid { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. }
+            | Error::Unavailable { .. }
     )
 }
 

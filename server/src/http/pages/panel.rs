@@ -414,7 +414,12 @@ pub async fn post_reaction(
         .await
     {
         Ok(p) => see_other(&format!("/casus/{id}?ok=reaction#bericht-{}", p.id)),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+        Err(
+            e @ (Error::Invalid { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. }
+            | Error::Unavailable { .. }),
+        ) => {
             let status = crate::http::error::status_of(&e);
             let message = v.t.error(e.code(), &e.message());
             if e.code().starts_with("body") || e.code() == "links_not_allowed" {
@@ -461,7 +466,12 @@ pub async fn post_reply(
         .await
     {
         Ok(p) => see_other(&format!("/casus/{id}?ok=reply#bericht-{}", p.id)),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+        Err(
+            e @ (Error::Invalid { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. }
+            | Error::Unavailable { .. }),
+        ) => {
             let status = crate::http::error::status_of(&e);
             let reply = ReplyError {
                 parent_id: form.parent_id,
@@ -719,7 +729,12 @@ pub async fn edit(
     };
     match state.service.edit_post(&auth.actor, id, input).await {
         Ok(p) => see_other(&format!("/casus/{}?ok=edited#bericht-{id}", p.case_id)),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+        Err(
+            e @ (Error::Invalid { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. }
+            | Error::Unavailable { .. }),
+        ) => {
             let status = crate::http::error::status_of(&e);
             let message = v.t.error(e.code(), &e.message());
             match state.service.get_post(&auth.actor, id).await {

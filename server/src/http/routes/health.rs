@@ -19,18 +19,43 @@ pub async fn healthz() -> impl IntoResponse {
     )
 }
 
-/// Ready: the database answers and, when configured, the Redis bus is connected.
+/// How long readiness waits for the database before it counts as unreachable.
+const READY_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
+/// After a write failed for want of a writable database, the node reports not ready for
+/// this long (unless a write commits sooner), then offers itself again.
+const WRITE_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Ready: this node can serve its own clients now. The database must answer within the
+/// budget and must not have refused a write just now (a full disk, a read-only server).
+/// Redis is reported but does not decide readiness: without it every node still serves
+/// its own clients, and the sweep of log heads delivers across nodes within a second;
+/// failing readiness on Redis would make a balancer drain every node at once. Answers
+/// within a second whatever the database does.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = match state.service.store.ping().await {
-        Ok(()) => true,
-        Err(e) => {
+    let store = &state.service.store;
+    let database = match tokio::time::timeout(READY_BUDGET, store.ping()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            false
+            "unreachable"
+        }
+        Err(_) => {
+            tracing::warn!("readiness: database did not answer in time");
+            "unreachable"
         }
     };
-    let bus = state.redis.as_ref().is_none_or(|r| r.is_connected());
-    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
-    let status = if database && bus {
+    let database = if database == "ok" && store.write_failing(WRITE_FAILURE_WINDOW) {
+        "not_writable"
+    } else {
+        database
+    };
+    let bus = match &state.redis {
+        None => "in-process",
+        Some(r) if r.is_connected() => "ok",
+        Some(_) => "degraded",
+    };
+    let ready = database == "ok";
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -38,9 +63,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (
         status,
         axum::Json(serde_json::json!({
-            "status": if database && bus { "ok" } else { "unavailable" },
-            "database": word(database),
-            "bus": if state.redis.is_some() { word(bus) } else { "in-process" },
+            "status": if !ready { "unavailable" } else if bus == "degraded" { "degraded" } else { "ok" },
+            "database": database,
+            "bus": bus,
         })),
     )
 }
