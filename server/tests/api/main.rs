@@ -8,6 +8,7 @@ mod faults;
 mod auth;
 mod cases;
 mod cli;
+mod crash;
 mod idempotency;
 mod leaks;
 mod moderation;

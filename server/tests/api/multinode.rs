@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Client, Ws, create_pg_database, drop_pg_database};
 
 /// A child process killed when dropped.
-struct Proc(Child);
+pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -20,7 +20,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -46,7 +46,7 @@ fn start_redis(port: u16) -> Proc {
     Proc(child)
 }
 
-async fn wait_until_ready(base: &str, what: &str) {
+pub async fn wait_until_ready(base: &str, what: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -72,10 +72,18 @@ async fn wait_for_redis(port: u16) {
 }
 
 fn start_node(db_url: &str, redis_url: &str, port: u16, demo: bool) -> Proc {
+    start_beraad(db_url, Some(redis_url), port, demo)
+}
+
+/// Starts `beraad serve` on `db_url` (and Redis, if given) at `port`, with the demo
+/// seeded when `demo`, and without per-panelist rate limits.
+pub fn start_beraad(db_url: &str, redis_url: Option<&str>, port: u16, demo: bool) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_beraad"));
+    if let Some(url) = redis_url {
+        cmd.env("BERAAD_REDIS_URL", url);
+    }
     cmd.arg("serve")
         .env("BERAAD_DATABASE_URL", db_url)
-        .env("BERAAD_REDIS_URL", redis_url)
         .env("BERAAD_BIND", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .env("BERAAD_RATE_LIMITS", "post=0.001/1000,reply=0.001/1000")
@@ -87,7 +95,7 @@ fn start_node(db_url: &str, redis_url: &str, port: u16, demo: bool) -> Proc {
     Proc(cmd.spawn().expect("start beraad"))
 }
 
-fn client(port: u16) -> Client {
+pub fn client(port: u16) -> Client {
     Client {
         http: reqwest::Client::builder()
             .cookie_store(true)
@@ -100,7 +108,7 @@ fn client(port: u16) -> Client {
     }
 }
 
-async fn panelist(port: u16, code: &str) -> Client {
+pub async fn panelist(port: u16, code: &str) -> Client {
     let mut c = client(port);
     c.login("/api/v1/auth/invite", json!({"code": code})).await;
     c
