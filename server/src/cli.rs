@@ -14,6 +14,7 @@ use crate::http::{self, AppState, HttpSettings};
 use crate::service::clock::SystemClock;
 use crate::service::export::{ExportFormat, write_invitations_csv};
 use crate::service::limits::LoginLimits;
+use crate::service::panels::StaffGrant;
 use crate::service::{AuditContext, Service, ServiceSettings};
 use crate::store::{Store, is_postgres_url};
 
@@ -105,8 +106,10 @@ enum InvitesCommand {
 
 #[derive(Subcommand, Debug)]
 enum StaffCommand {
-    /// Create a staff account (or add a role to one). The password comes from
-    /// BERAAD_STAFF_PASSWORD or standard input, never from a flag.
+    /// Create a staff account (or add a role to one that works in the municipality; an
+    /// account elsewhere is invited and must accept with the printed code). The password
+    /// of a new account comes from BERAAD_STAFF_PASSWORD or standard input, never from
+    /// a flag.
     Create {
         /// Municipality slug.
         #[arg(long)]
@@ -142,8 +145,14 @@ pub struct ServeArgs {
     /// Seed demo data first if the database is empty.
     #[arg(long, env = "BERAAD_DEMO")]
     demo: bool,
-    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
-    #[arg(long, env = "BERAAD_TRUST_PROXY")]
+    /// Reverse proxies whose X-Forwarded-For is believed, as addresses or networks
+    /// (comma separated, e.g. `127.0.0.1,::1` for a proxy on this machine). The client
+    /// is the rightmost forwarded address that is not one of them; requests from any
+    /// other peer are taken as they come.
+    #[arg(long, env = "BERAAD_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+    /// Replaced by BERAAD_TRUSTED_PROXIES: `true` is refused at start.
+    #[arg(long, env = "BERAAD_TRUST_PROXY", hide = true)]
     trust_proxy: bool,
     /// Hours a session lives without use.
     #[arg(long, env = "BERAAD_SESSION_TTL_HOURS", default_value_t = 12)]
@@ -267,7 +276,7 @@ pub async fn run() -> anyhow::Result<()> {
             let role = Role::parse(&role).context("role must be admin, moderator or analyst")?;
             let password = read_password()?;
             let service = cli_service(&db_url).await?;
-            let staff = service
+            let grant = service
                 .create_staff(
                     &municipality,
                     &email,
@@ -277,10 +286,29 @@ pub async fn run() -> anyhow::Result<()> {
                     &AuditContext::cli(),
                 )
                 .await?;
-            println!(
-                "Staff account {} ({}) has role {role} in '{municipality}'.",
-                staff.email, staff.id
-            );
+            match grant {
+                StaffGrant::Created(staff) => println!(
+                    "Staff account {} ({}) created with role {role} in '{municipality}'.",
+                    staff.email, staff.id
+                ),
+                StaffGrant::Granted(staff) => println!(
+                    "Staff account {} ({}) already worked in '{municipality}' and now also has \
+                     role {role}; its password is unchanged.",
+                    staff.email, staff.id
+                ),
+                StaffGrant::Invited {
+                    email,
+                    code,
+                    expires_at,
+                } => println!(
+                    "{email} already has an account, which does not work in '{municipality}'. \
+                     Nothing was granted and its password is unchanged. The role {role} takes \
+                     effect once its holder, logged in with a password of their own, accepts \
+                     it at /uitnodigingen with this code (valid until {}): {code}\n\
+                     Give the code to the person yourself.",
+                    expires_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            }
             Ok(())
         }
         Some(Command::Export { case_id, format }) => {
@@ -342,6 +370,15 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     for o in &args.allowed_origins {
         allowed_origins.push(origin_of(o.trim()).context("BERAAD_ALLOWED_ORIGINS")?);
     }
+    if args.trust_proxy {
+        bail!(
+            "BERAAD_TRUST_PROXY is replaced by BERAAD_TRUSTED_PROXIES, the addresses of the \
+             proxies whose X-Forwarded-For is believed, e.g. BERAAD_TRUSTED_PROXIES=127.0.0.1,::1 \
+             for a proxy on this machine; remove BERAAD_TRUST_PROXY"
+        );
+    }
+    let trusted_proxies = http::extract::TrustedProxies::parse(&args.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("BERAAD_TRUSTED_PROXIES / --trusted-proxies: {e}"))?;
     if args.session_ttl_hours == 0 {
         bail!("BERAAD_SESSION_TTL_HOURS must be at least 1");
     }
@@ -367,6 +404,7 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         login_limits: LoginLimits {
             per_ip_per_minute: args.login_per_ip_per_minute,
             global_per_second: args.login_global_per_second,
+            ..LoginLimits::default()
         },
         rate_limits,
     };
@@ -385,7 +423,7 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         settings: Arc::new(HttpSettings {
             allowed_origins,
             secure_cookies: public_url.starts_with("https://"),
-            trust_proxy: args.trust_proxy,
+            trusted_proxies,
             hsts: public_url.starts_with("https://"),
             metrics_token: args.metrics_token.clone(),
         }),

@@ -159,8 +159,82 @@ pub async fn session_of(
     Ok(state.service.authenticate(&token).await?)
 }
 
-/// The client's IP address: the peer, or with `trust_proxy` the first
-/// `X-Forwarded-For` entry.
+/// The proxies whose `X-Forwarded-For` is believed: addresses and networks
+/// (`BERAAD_TRUSTED_PROXIES`, e.g. `127.0.0.1,::1,10.0.0.0/8`). Empty: no header is
+/// believed and the client is the TCP peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// No proxy: the peer is the client.
+    pub fn none() -> Self {
+        TrustedProxies(Vec::new())
+    }
+
+    /// Loopback (`127.0.0.0/8`, `::1`): a proxy on the same machine.
+    pub fn loopback() -> Self {
+        Self::parse("127.0.0.0/8,::1").unwrap_or_default()
+    }
+
+    /// Reads a comma-separated list of addresses and networks in CIDR notation; an empty
+    /// list trusts no one. The error names the entry that is neither.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("'{entry}' is not an IP address or network (a.b.c.d/n)"))?;
+            nets.push(net.trunc());
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client behind a request from `peer`: the peer itself unless it is a trusted
+    /// proxy; otherwise the rightmost `X-Forwarded-For` address that is not a trusted
+    /// proxy. Entries left of it were written by the client or by proxies we do not
+    /// know, so they prove nothing. When every entry is trusted the leftmost counts;
+    /// when an entry is not an address, the hop that handed it over does.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let forwarded: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
+        let mut client = peer;
+        for entry in forwarded.iter().rev() {
+            let Ok(ip) = entry.parse::<IpAddr>() else {
+                return client;
+            };
+            client = ip.to_canonical();
+            if !self.contains(client) {
+                return client;
+            }
+        }
+        client
+    }
+}
+
+/// The client's IP address: the TCP peer, or behind a trusted proxy the address it
+/// forwarded (see [`TrustedProxies::client`]). Throttles count it per address (IPv6 per
+/// /64, see [`crate::service::limits::address_key`]); audit entries keep it whole.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -171,21 +245,16 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.settings.trust_proxy
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(Some(ip)));
-        }
         Ok(ClientIp(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+                .map(|ConnectInfo(addr)| {
+                    state
+                        .settings
+                        .trusted_proxies
+                        .client(addr.ip(), &parts.headers)
+                }),
         ))
     }
 }
@@ -241,4 +310,59 @@ pub fn idempotency_key(headers: &HeaderMap) -> Option<String> {
         .get(super::idempotency::HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().expect("header"));
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_forwarded_address() {
+        let proxies = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8 ,::1").expect("list");
+        let peer = ip("10.1.2.3");
+        // A client's own header entries sit left of what the proxies appended.
+        let h = forwarded(&["1.1.1.1, 203.0.113.7, 10.9.9.9"]);
+        assert_eq!(proxies.client(peer, &h), ip("203.0.113.7"));
+        // Several headers count as one list, in order.
+        let h = forwarded(&["1.1.1.1", "203.0.113.8"]);
+        assert_eq!(proxies.client(peer, &h), ip("203.0.113.8"));
+        // An untrusted peer is the client, whatever it claims.
+        assert_eq!(proxies.client(ip("192.0.2.1"), &h), ip("192.0.2.1"));
+        // Only trusted hops: the farthest one; no header: the peer.
+        let h = forwarded(&["10.0.0.5, 10.0.0.6"]);
+        assert_eq!(proxies.client(peer, &h), ip("10.0.0.5"));
+        assert_eq!(proxies.client(peer, &HeaderMap::new()), peer);
+        // Garbage stops the walk at the hop that handed it over.
+        let h = forwarded(&["203.0.113.9, geen-adres, 10.0.0.7"]);
+        assert_eq!(proxies.client(peer, &h), ip("10.0.0.7"));
+        // IPv4-mapped peers and entries are read as IPv4.
+        assert_eq!(
+            proxies.client(ip("::ffff:10.1.2.3"), &forwarded(&["::ffff:198.51.100.4"])),
+            ip("198.51.100.4")
+        );
+    }
+
+    #[test]
+    fn no_trusted_proxies_means_the_peer_and_bad_entries_are_named() {
+        let none = TrustedProxies::parse("").expect("empty");
+        assert!(none.is_empty());
+        let h = forwarded(&["203.0.113.7"]);
+        assert_eq!(none.client(ip("127.0.0.1"), &h), ip("127.0.0.1"));
+        let err = TrustedProxies::parse("127.0.0.1,proxy.internal").expect_err("host name");
+        assert!(err.contains("proxy.internal"), "{err}");
+        assert!(TrustedProxies::loopback().contains(ip("127.0.0.9")));
+        assert!(TrustedProxies::loopback().contains(ip("::1")));
+    }
 }

@@ -39,8 +39,8 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Whether cookies carry `Secure` (when served over TLS).
     pub secure_cookies: bool,
-    /// Whether to take the client address from `X-Forwarded-For`.
-    pub trust_proxy: bool,
+    /// The proxies whose `X-Forwarded-For` is believed (none: the peer is the client).
+    pub trusted_proxies: extract::TrustedProxies,
     /// Whether answers carry `Strict-Transport-Security` (the public address is https).
     pub hsts: bool,
     /// Bearer token that `/metrics` requires; without one `/metrics` answers 404.

@@ -136,6 +136,9 @@ impl Service {
     ) -> Result<Login> {
         self.login_throttle.check(ip)?;
         let email = email.trim().to_lowercase();
+        // Per address, then per account whatever the address: the same for an address
+        // without an account, so a refusal tells nothing about which ones exist.
+        self.login_throttle.check_account(&email)?;
         let db = self.store.db();
         let staff = people::staff_by_email(db, &email).await?;
         let stored = staff
@@ -156,6 +159,7 @@ impl Service {
                 });
             }
         };
+        self.login_throttle.account_succeeded(&email);
         let now = self.now();
         people::touch_staff_login(db, &staff, now).await?;
         let actor = self
@@ -306,7 +310,10 @@ impl Service {
 
     /// Changes the signed-in staff member's password after checking the current one, and
     /// ends their other sessions (a password change is how one locks out a lost device).
-    /// Audited per municipality; never logs either password.
+    /// The new password is the holder's own from now on (`password_chosen_at`), which
+    /// lets the account accept roles in other municipalities. Failed checks of the
+    /// current password back off per account like logins. Audited per municipality;
+    /// never logs either password.
     pub async fn change_password(
         &self,
         auth: &Authenticated,
@@ -342,6 +349,9 @@ impl Service {
         let staff = people::staff_by_id(db, actor.id)
             .await?
             .ok_or_else(Error::unauthenticated)?;
+        // A stolen session must not become a way to guess the password: failed checks
+        // of the current one count against the account like failed logins.
+        self.login_throttle.check_account(&staff.email)?;
         let stored = staff.password_hash.clone();
         let (current, new) = (current.to_owned(), new.to_owned());
         let hashed = tokio::task::spawn_blocking(move || {
@@ -359,9 +369,10 @@ impl Service {
                 "Uw huidige wachtwoord klopt niet.",
             ));
         };
+        self.login_throttle.account_succeeded(&staff.email);
         let now = self.now();
         let tx = self.store.begin_write().await?;
-        people::set_password_hash(&*tx, &staff, &hash).await?;
+        people::set_own_password_hash(&*tx, &staff, &hash, now).await?;
         sessions::delete_other_staff_sessions(&*tx, staff.id, auth.session_id).await?;
         for m in actor.municipality_ids() {
             audit::append(

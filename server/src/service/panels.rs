@@ -1,11 +1,14 @@
 //! Tenants and people: municipalities, panels, invite codes for the mail merge, and staff
-//! accounts. The unchecked functions serve the command line and the demo seed; the
-//! staff pages use the ones that take an [`Actor`] and ask [`policy`] first.
+//! accounts with their roles and the invitations that carry an account into another
+//! municipality (see [`StaffGrant`]). The unchecked functions serve the command line and
+//! the demo seed; the staff pages use the ones that take an [`Actor`] and ask [`policy`]
+//! first.
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use super::auth::{MIN_PASSWORD_LENGTH, hash_password};
 use super::error::{Error, Result};
@@ -52,6 +55,10 @@ fn random_pseudonym() -> String {
         NOUNS.choose(&mut rng).copied().unwrap_or("Linde"),
         rng.gen_range(10..100)
     )
+}
+
+fn staff_only() -> Error {
+    Error::forbidden("staff_only", "Alleen medewerkers hebben een account.")
 }
 
 fn check_slug(slug: &str) -> Result<()> {
@@ -119,14 +126,89 @@ pub struct StaffMember {
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
-/// A staff member added by an admin: the account and, when the account is new, its
-/// first password, which exists only here (it is stored hashed).
+/// How long an invitation of an existing account to another municipality can be
+/// accepted.
+pub const STAFF_INVITATION_DAYS: i64 = 14;
+
+/// What giving an address a role in a municipality did.
+///
+/// An account belongs to one e-mail address and may work for several municipalities,
+/// but never by surprise: only an address without an account gets a new one (and a
+/// password that whoever made it knows), only an account that already works in the
+/// municipality gains the role at once, and any other account is *invited*. The
+/// invitation takes effect when its holder, logged in with a password of their own,
+/// enters the code the inviting admin passed on.
+#[derive(Debug)]
+pub enum StaffGrant {
+    /// A new account, with the password given, holding the role.
+    Created(staff_user::Model),
+    /// The account already worked in this municipality and now holds the role too.
+    Granted(staff_user::Model),
+    /// The address has an account that does not work here. Nothing is granted: the
+    /// holder accepts with `code` (shown only here; stored hashed) before
+    /// `expires_at`. Nothing else about the account is told.
+    Invited {
+        /// The address, as stored.
+        email: String,
+        /// The acceptance code as the admin passes it on (`ABCD-EFGH-JKLMN`).
+        code: String,
+        /// Until when it can be accepted.
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// What an admin's adding of a staff member did, and for a new account its generated
+/// password, which exists only here (it is stored hashed).
 pub struct AddedStaff {
-    /// The account.
-    pub staff: staff_user::Model,
-    /// The generated password of a new account; `None` when an existing account only
-    /// received a role.
+    /// What happened.
+    pub grant: StaffGrant,
+    /// The generated password, only when a new account was made.
     pub password: Option<String>,
+}
+
+/// An invitation a municipality has out, as its admins see it: the address and role,
+/// nothing else of the account.
+#[derive(Clone, Debug, Serialize)]
+pub struct PendingInvitation {
+    /// Invitation id.
+    pub id: i64,
+    /// The invited address.
+    pub email: String,
+    /// The role offered.
+    pub role: Role,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// Until when it can be accepted.
+    pub expires_at: DateTime<Utc>,
+    /// Whether it can no longer be accepted.
+    pub expired: bool,
+}
+
+/// An invitation waiting for the signed-in staff member.
+#[derive(Clone, Debug, Serialize)]
+pub struct OwnInvitation {
+    /// Invitation id.
+    pub id: i64,
+    /// Municipality slug.
+    pub municipality: String,
+    /// Municipality name.
+    pub municipality_name: String,
+    /// The role offered.
+    pub role: Role,
+    /// Until when it can be accepted.
+    pub expires_at: DateTime<Utc>,
+    /// Whether it can no longer be accepted.
+    pub expired: bool,
+}
+
+/// The invitations waiting for a staff member, and whether they can accept any.
+#[derive(Clone, Debug, Serialize)]
+pub struct OwnInvitations {
+    /// Oldest first.
+    pub invitations: Vec<OwnInvitation>,
+    /// Whether the account's password is its holder's own (set since it was handed
+    /// out); without one no invitation can be accepted.
+    pub own_password: bool,
 }
 
 /// Length of a generated staff password: 20 symbols of 5 bits, 100 random bits.
@@ -268,7 +350,9 @@ impl Service {
         Ok(out)
     }
 
-    /// Creates a staff account (or adds a role to an existing one) in a municipality.
+    /// Gives an address a role in a municipality for the command line and the demo: a
+    /// new account gets `password`; an account that works there gains the role; any
+    /// other account is invited (see [`StaffGrant`]) and keeps its own password.
     pub async fn create_staff(
         &self,
         municipality_slug: &str,
@@ -277,7 +361,30 @@ impl Service {
         role: Role,
         password: &str,
         ctx: &AuditContext,
-    ) -> Result<staff_user::Model> {
+    ) -> Result<StaffGrant> {
+        let m = people::municipality_by_slug(self.store.db(), municipality_slug)
+            .await?
+            .ok_or_else(|| Error::not_found("municipality_not_found"))?;
+        self.grant_staff_role(&m, email, name, role, password, None, ctx)
+            .await
+    }
+
+    /// The one way a role is given: see [`StaffGrant`]. Audited as `staff.create`,
+    /// `staff.grant` or `staff.invite` (never with a password or code).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the command line and the staff page each pass every field once"
+    )]
+    async fn grant_staff_role(
+        &self,
+        m: &municipality::Model,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+        invited_by: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<StaffGrant> {
         let email = email.trim().to_lowercase();
         let at = email.find('@');
         if email.len() > 254
@@ -295,10 +402,6 @@ impl Service {
                 format!("Een wachtwoord heeft minstens {MIN_PASSWORD_LENGTH} tekens."),
             ));
         }
-        let db = self.store.db();
-        let m = people::municipality_by_slug(db, municipality_slug)
-            .await?
-            .ok_or_else(|| Error::not_found("municipality_not_found"))?;
         let hash = {
             let password = password.to_owned();
             tokio::task::spawn_blocking(move || hash_password(&password))
@@ -307,32 +410,71 @@ impl Service {
         };
         let now = self.now();
         let tx = self.store.begin_write().await?;
-        let staff = match people::staff_by_email(&*tx, &email).await? {
-            Some(s) => s,
+        let (grant, action, staff_id) = match people::staff_by_email(&*tx, &email).await? {
             None => {
                 let display = if name.trim().is_empty() {
                     email.clone()
                 } else {
                     name.trim().to_owned()
                 };
-                people::insert_staff(&*tx, &email, &display, &hash, now).await?
+                let staff = people::insert_staff(&*tx, &email, &display, &hash, now).await?;
+                people::grant_role(&*tx, staff.id, m.id, role.as_str(), now).await?;
+                let id = staff.id;
+                (StaffGrant::Created(staff), "staff.create", id)
+            }
+            Some(staff) if people::has_role_in(&*tx, staff.id, m.id).await? => {
+                people::grant_role(&*tx, staff.id, m.id, role.as_str(), now).await?;
+                let id = staff.id;
+                (StaffGrant::Granted(staff), "staff.grant", id)
+            }
+            Some(staff) => {
+                let code = new_invite_code();
+                let expires_at = now + chrono::Duration::days(STAFF_INVITATION_DAYS);
+                people::replace_staff_invitation(
+                    &*tx,
+                    people::NewStaffInvitation {
+                        staff_id: staff.id,
+                        municipality_id: m.id,
+                        role: role.as_str(),
+                        code_hash: &hash_invite_code(&code),
+                        invited_by,
+                        expires_at,
+                    },
+                    now,
+                )
+                .await?;
+                let grant = StaffGrant::Invited {
+                    email: staff.email,
+                    code: format_invite_code(&code),
+                    expires_at,
+                };
+                (grant, "staff.invite", staff.id)
             }
         };
-        people::grant_role(&*tx, staff.id, m.id, role.as_str(), now).await?;
         audit::append(
             &*tx,
             ctx.entry(
                 Some(m.id),
-                "staff.create",
+                action,
                 "staff_user",
-                staff.id.to_string(),
+                staff_id.to_string(),
                 serde_json::json!({"role": role}),
             ),
             now,
         )
         .await?;
         tx.commit().await?;
-        Ok(staff)
+        if let StaffGrant::Granted(_) = &grant {
+            // Open connections of that account reload its roles.
+            self.ring_person(super::Person::Staff(staff_id));
+        }
+        tracing::info!(
+            staff.id = staff_id,
+            municipality.id = m.id,
+            action,
+            "staff role given"
+        );
+        Ok(grant)
     }
 }
 
@@ -494,9 +636,10 @@ impl Service {
         Ok(out)
     }
 
-    /// Gives someone a role in a municipality the actor administers (audited as
-    /// `staff.create`). A new account gets a generated password of 100 random bits,
-    /// returned once for the admin to pass on; an existing account only gains the role.
+    /// Gives someone a role in a municipality the actor administers (see
+    /// [`StaffGrant`]). A new account gets a generated password of 100 random bits,
+    /// returned once for the admin to pass on; an account that works here gains the
+    /// role; any other account gets an invitation whose code is returned once.
     pub async fn add_staff(
         &self,
         actor: &Actor,
@@ -506,23 +649,208 @@ impl Service {
         role: Role,
         ctx: &AuditContext,
     ) -> Result<AddedStaff> {
-        self.administered(actor, municipality_slug).await?;
+        let m = self.administered(actor, municipality_slug).await?;
         if text_length(name) > 100 {
             return Err(Error::invalid(
                 "invalid_name",
                 "Een naam heeft hoogstens 100 tekens.",
             ));
         }
-        let existed = people::staff_by_email(self.store.db(), &email.trim().to_lowercase())
-            .await?
-            .is_some();
         let password = new_staff_password();
-        let staff = self
-            .create_staff(municipality_slug, email, name, role, &password, ctx)
+        let invited_by = match actor {
+            Actor::Staff(s) => Some(s.id),
+            Actor::Panelist(_) => None,
+        };
+        let grant = self
+            .grant_staff_role(&m, email, name, role, &password, invited_by, ctx)
             .await?;
-        Ok(AddedStaff {
-            staff,
-            password: (!existed).then_some(password),
+        let password = matches!(grant, StaffGrant::Created(_)).then_some(password);
+        Ok(AddedStaff { grant, password })
+    }
+
+    /// The invitations a municipality the actor administers has out (address and role
+    /// only), oldest first.
+    pub async fn list_staff_invitations(
+        &self,
+        actor: &Actor,
+        municipality_slug: &str,
+    ) -> Result<Vec<PendingInvitation>> {
+        let m = self.administered(actor, municipality_slug).await?;
+        let now = self.now();
+        Ok(
+            people::staff_invitations_in_municipality(self.store.db(), m.id)
+                .await?
+                .into_iter()
+                .filter_map(|(i, email)| {
+                    Some(PendingInvitation {
+                        id: i.id,
+                        email,
+                        role: Role::parse(&i.role)?,
+                        created_at: i.created_at,
+                        expires_at: i.expires_at,
+                        expired: i.expires_at <= now,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// Withdraws an invitation of a municipality the actor administers (audited as
+    /// `staff.invite_withdraw`); its code is void from then on.
+    pub async fn withdraw_staff_invitation(
+        &self,
+        actor: &Actor,
+        municipality_slug: &str,
+        invitation_id: i64,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        let m = self.administered(actor, municipality_slug).await?;
+        let now = self.now();
+        let tx = self.store.begin_write().await?;
+        let invitation = people::staff_invitation_by_id(&*tx, invitation_id)
+            .await?
+            .filter(|i| i.municipality_id == m.id)
+            .ok_or_else(|| Error::not_found("invitation_not_found"))?;
+        people::delete_staff_invitation(&*tx, invitation.id).await?;
+        audit::append(
+            &*tx,
+            ctx.entry(
+                Some(m.id),
+                "staff.invite_withdraw",
+                "staff_user",
+                invitation.staff_id.to_string(),
+                serde_json::json!({"role": invitation.role}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The invitations waiting for the signed-in staff member.
+    pub async fn own_staff_invitations(&self, actor: &Actor) -> Result<OwnInvitations> {
+        let Actor::Staff(me) = actor else {
+            return Err(staff_only());
+        };
+        let db = self.store.db();
+        let account = people::staff_by_id(db, me.id)
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
+        let now = self.now();
+        let invitations = people::staff_invitations_of_staff(db, me.id)
+            .await?
+            .into_iter()
+            .filter_map(|(i, m)| {
+                Some(OwnInvitation {
+                    id: i.id,
+                    municipality: m.slug,
+                    municipality_name: m.name,
+                    role: Role::parse(&i.role)?,
+                    expires_at: i.expires_at,
+                    expired: i.expires_at <= now,
+                })
+            })
+            .collect();
+        Ok(OwnInvitations {
+            invitations,
+            own_password: account.password_chosen_at.is_some(),
+        })
+    }
+
+    /// Accepts an invitation of the signed-in staff member with the code the inviting
+    /// admin passed on: the role takes effect at once (audited as `staff.accept` in the
+    /// inviting municipality) and open connections reload the roles. Refused while the
+    /// account's password is one that was handed out (`own_password_required`): whoever
+    /// handed it out could otherwise use the new role. Wrong codes back off per
+    /// account like wrong passwords.
+    pub async fn accept_staff_invitation(
+        &self,
+        actor: &Actor,
+        invitation_id: i64,
+        code: &str,
+        ctx: &AuditContext,
+    ) -> Result<OwnInvitation> {
+        let Actor::Staff(me) = actor else {
+            return Err(staff_only());
+        };
+        let db = self.store.db();
+        let invitation = people::staff_invitation_by_id(db, invitation_id)
+            .await?
+            .filter(|i| i.staff_id == me.id)
+            .ok_or_else(|| Error::not_found("invitation_not_found"))?;
+        let now = self.now();
+        if invitation.expires_at <= now {
+            return Err(Error::conflict(
+                "invitation_expired",
+                "Deze uitnodiging is verlopen. Vraag de beheerder van de gemeente om een nieuwe.",
+            ));
+        }
+        let account = people::staff_by_id(db, me.id)
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
+        if account.password_chosen_at.is_none() {
+            return Err(Error::conflict(
+                "own_password_required",
+                "Kies eerst een eigen wachtwoord. Het wachtwoord waarmee u bent begonnen, \
+                 heeft iemand anders gezien; daarmee kan uw account niet voor een andere \
+                 gemeente werken.",
+            ));
+        }
+        let throttle_key = format!("invitation:{}", me.id);
+        self.login_throttle.check_account(&throttle_key)?;
+        let typed = normalize_invite_code(code);
+        let matches = plausible_invite_code(&typed)
+            && bool::from(
+                hash_invite_code(&typed)
+                    .as_bytes()
+                    .ct_eq(invitation.code_hash.as_bytes()),
+            );
+        if !matches {
+            return Err(Error::invalid(
+                "wrong_invitation_code",
+                "Deze code hoort niet bij de uitnodiging. Gebruik de code die u van de \
+                 beheerder van die gemeente kreeg.",
+            ));
+        }
+        self.login_throttle.account_succeeded(&throttle_key);
+        let role = Role::parse(&invitation.role)
+            .ok_or_else(|| Error::Internal(format!("unknown role {}", invitation.role)))?;
+        let m = people::municipality_by_id(db, invitation.municipality_id)
+            .await?
+            .ok_or_else(|| Error::not_found("invitation_not_found"))?;
+        let tx = self.store.begin_write().await?;
+        // Withdrawn or accepted meanwhile: nothing to accept.
+        if !people::delete_staff_invitation(&*tx, invitation.id).await? {
+            return Err(Error::not_found("invitation_not_found"));
+        }
+        people::grant_role(&*tx, me.id, m.id, role.as_str(), now).await?;
+        audit::append(
+            &*tx,
+            ctx.entry(
+                Some(m.id),
+                "staff.accept",
+                "staff_user",
+                me.id.to_string(),
+                serde_json::json!({"role": role}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.ring_person(super::Person::Staff(me.id));
+        tracing::info!(
+            staff.id = me.id,
+            municipality.id = m.id,
+            "staff invitation accepted"
+        );
+        Ok(OwnInvitation {
+            id: invitation.id,
+            municipality: m.slug,
+            municipality_name: m.name,
+            role,
+            expires_at: invitation.expires_at,
+            expired: false,
         })
     }
 

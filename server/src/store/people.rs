@@ -7,7 +7,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use super::entities::{municipality, panel, panelist, staff_role, staff_user};
+use super::entities::{municipality, panel, panelist, staff_invitation, staff_role, staff_user};
 
 /// Looks up a municipality by slug.
 #[tracing::instrument(skip(db))]
@@ -366,14 +366,140 @@ pub async fn revoke_role<C: ConnectionTrait>(
     Ok(res.rows_affected > 0)
 }
 
-/// Replaces a staff member's password hash.
+/// Replaces a staff member's password hash with one of a password they chose themselves
+/// (`password_chosen_at` becomes `now`).
 #[tracing::instrument(skip(db, s, password_hash), fields(staff.id = s.id))]
-pub async fn set_password_hash<C: ConnectionTrait>(
+pub async fn set_own_password_hash<C: ConnectionTrait>(
     db: &C,
     s: &staff_user::Model,
     password_hash: &str,
+    now: DateTime<Utc>,
 ) -> Result<staff_user::Model, DbErr> {
     let mut am: staff_user::ActiveModel = s.clone().into();
     am.password_hash = Set(password_hash.to_owned());
+    am.password_chosen_at = Set(Some(now));
     am.update(db).await
+}
+
+/// Whether a staff member holds any role in a municipality.
+pub async fn has_role_in<C: ConnectionTrait>(
+    db: &C,
+    staff_id: i64,
+    municipality_id: i64,
+) -> Result<bool, DbErr> {
+    Ok(staff_role::Entity::find()
+        .filter(staff_role::Column::StaffId.eq(staff_id))
+        .filter(staff_role::Column::MunicipalityId.eq(municipality_id))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// A role offered to an existing account, to store.
+pub struct NewStaffInvitation<'a> {
+    /// The account offered the role.
+    pub staff_id: i64,
+    /// Where.
+    pub municipality_id: i64,
+    /// Which role (`admin`, `moderator`, `analyst`).
+    pub role: &'a str,
+    /// SHA-256 of the acceptance code (see `domain::secrets::hash_invite_code`).
+    pub code_hash: &'a str,
+    /// The admin who offered it (`None`: the command line).
+    pub invited_by: Option<i64>,
+    /// Until when it can be accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores an invitation, replacing an earlier one for the same account, municipality
+/// and role (whose code is then void).
+#[tracing::instrument(skip(db, new), fields(staff.id = new.staff_id, municipality.id = new.municipality_id))]
+pub async fn replace_staff_invitation<C: ConnectionTrait>(
+    db: &C,
+    new: NewStaffInvitation<'_>,
+    now: DateTime<Utc>,
+) -> Result<staff_invitation::Model, DbErr> {
+    staff_invitation::Entity::delete_many()
+        .filter(staff_invitation::Column::StaffId.eq(new.staff_id))
+        .filter(staff_invitation::Column::MunicipalityId.eq(new.municipality_id))
+        .filter(staff_invitation::Column::Role.eq(new.role))
+        .exec(db)
+        .await?;
+    staff_invitation::ActiveModel {
+        staff_id: Set(new.staff_id),
+        municipality_id: Set(new.municipality_id),
+        role: Set(new.role.to_owned()),
+        code_hash: Set(new.code_hash.to_owned()),
+        invited_by: Set(new.invited_by),
+        created_at: Set(now),
+        expires_at: Set(new.expires_at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Looks up an invitation by id.
+pub async fn staff_invitation_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> Result<Option<staff_invitation::Model>, DbErr> {
+    staff_invitation::Entity::find_by_id(id).one(db).await
+}
+
+/// The invitations waiting for one account, oldest first, with their municipalities.
+pub async fn staff_invitations_of_staff<C: ConnectionTrait>(
+    db: &C,
+    staff_id: i64,
+) -> Result<Vec<(staff_invitation::Model, municipality::Model)>, DbErr> {
+    let invitations = staff_invitation::Entity::find()
+        .filter(staff_invitation::Column::StaffId.eq(staff_id))
+        .order_by_asc(staff_invitation::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = invitations.iter().map(|i| i.municipality_id).collect();
+    let municipalities = municipality::Entity::find()
+        .filter(municipality::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(invitations
+        .into_iter()
+        .filter_map(|i| {
+            let m = municipalities
+                .iter()
+                .find(|m| m.id == i.municipality_id)?
+                .clone();
+            Some((i, m))
+        })
+        .collect())
+}
+
+/// The invitations a municipality has out, oldest first, with the invited address.
+pub async fn staff_invitations_in_municipality<C: ConnectionTrait>(
+    db: &C,
+    municipality_id: i64,
+) -> Result<Vec<(staff_invitation::Model, String)>, DbErr> {
+    let invitations = staff_invitation::Entity::find()
+        .filter(staff_invitation::Column::MunicipalityId.eq(municipality_id))
+        .order_by_asc(staff_invitation::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = invitations.iter().map(|i| i.staff_id).collect();
+    let accounts = staff_user::Entity::find()
+        .filter(staff_user::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(invitations
+        .into_iter()
+        .filter_map(|i| {
+            let email = accounts.iter().find(|s| s.id == i.staff_id)?.email.clone();
+            Some((i, email))
+        })
+        .collect())
+}
+
+/// Deletes an invitation (accepted or withdrawn); whether there was one.
+pub async fn delete_staff_invitation<C: ConnectionTrait>(db: &C, id: i64) -> Result<bool, DbErr> {
+    let res = staff_invitation::Entity::delete_by_id(id).exec(db).await?;
+    Ok(res.rows_affected > 0)
 }

@@ -14,7 +14,171 @@ both_engines!(
     foreign_origin_cannot_write,
     login_guessing_is_throttled_per_ip,
     staff_change_their_password_and_other_sessions_end,
+    only_the_rightmost_untrusted_forwarded_address_counts,
+    ipv6_clients_share_a_throttle_per_64,
+    password_guessing_backs_off_per_account_from_any_address,
+    password_change_guessing_backs_off_per_account,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    use crate::helpers::{Engine, spawn_app_with_http};
+    // The test client (127.0.0.1) is not the configured proxy.
+    let app = spawn_app_with_http(
+        Engine::Sqlite,
+        beraad::realtime::HubSettings::default(),
+        beraad::service::ServiceSettings::default(),
+        |http| {
+            http.trusted_proxies =
+                beraad::http::extract::TrustedProxies::parse("10.0.0.0/8").expect("list");
+        },
+    )
+    .await;
+    let c = app.anonymous();
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let spoofed = format!("198.51.100.{i}");
+        let (status, _) = c
+            .send(
+                Method::POST,
+                "/api/v1/auth/invite",
+                Some(json!({"code": "ABCD-EFGH-JKLMN"})),
+                &[("x-forwarded-for", spoofed.as_str())],
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "a made-up X-Forwarded-For does not give a fresh budget: {statuses:?}"
+    );
+}
+
+/// Eleven failing code logins with the given `X-Forwarded-For` values; the statuses.
+async fn eleven_attempts(app: &TestApp, forwarded: impl Fn(u32) -> String) -> Vec<StatusCode> {
+    let c = app.anonymous();
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let from = forwarded(i);
+        let (status, _) = c
+            .send(
+                Method::POST,
+                "/api/v1/auth/invite",
+                Some(json!({"code": "ABCD-EFGH-JKLMN"})),
+                &[("x-forwarded-for", from.as_str())],
+            )
+            .await;
+        statuses.push(status);
+    }
+    statuses
+}
+
+async fn only_the_rightmost_untrusted_forwarded_address_counts(app: TestApp) {
+    // The harness trusts loopback as its proxy. A client that writes its own
+    // X-Forwarded-For only adds entries to the left of what the proxy appended.
+    let statuses = eleven_attempts(&app, |i| format!("192.0.2.{i}, 203.0.113.7")).await;
+    assert_eq!(statuses[..10], [StatusCode::UNAUTHORIZED; 10]);
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // Further trusted proxies on the right are skipped as well.
+    let statuses = eleven_attempts(&app, |i| format!("192.0.2.{i}, 203.0.113.8, 127.0.0.1")).await;
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // Another client behind the same proxy keeps its own budget.
+    let statuses = eleven_attempts(&app, |_| "203.0.113.9".to_owned()).await;
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+}
+
+async fn ipv6_clients_share_a_throttle_per_64(app: TestApp) {
+    let statuses = eleven_attempts(&app, |i| format!("2001:db8:1:2::{:x}", i + 1)).await;
+    assert_eq!(
+        statuses[10],
+        StatusCode::TOO_MANY_REQUESTS,
+        "one /64 is one client: {statuses:?}"
+    );
+    let statuses = eleven_attempts(&app, |_| "2001:db8:1:3::1".to_owned()).await;
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED, "another /64 is not");
+}
+
+/// A password login from `from`: status, error code and `Retry-After`.
+async fn password_login(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    from: &str,
+) -> (StatusCode, String, Option<u64>) {
+    let resp = app
+        .anonymous()
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", from)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    let status = resp.status();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    (status, code(&body).to_owned(), retry)
+}
+
+async fn password_guessing_backs_off_per_account_from_any_address(app: TestApp) {
+    let t = app.tenant("utrecht", 0).await;
+    for email in [t.admin.as_str(), "niemand@utrecht.test"] {
+        let mut first_limited = None;
+        for i in 0..20u32 {
+            let from = format!(
+                "198.51.{}.{}",
+                100 + i,
+                if email == t.admin { 1 } else { 2 }
+            );
+            let (status, code, retry) =
+                password_login(&app, email, "een verkeerd wachtwoord", &from).await;
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(code, "rate_limited");
+                assert!(retry.is_some_and(|s| s >= 1), "Retry-After is sent");
+                first_limited.get_or_insert(i);
+            } else {
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+                assert_eq!(code, "invalid_credentials");
+            }
+        }
+        // The same answers whether or not the account exists.
+        assert_eq!(first_limited, Some(5), "{email}");
+    }
+    // While it waits, even the right password is refused for that account…
+    let (status, _, _) = password_login(&app, &t.admin, STAFF_PASSWORD, "192.0.2.77").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // …but other accounts are not affected.
+    let (status, _, _) = password_login(&app, &t.moderator, STAFF_PASSWORD, "192.0.2.77").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn password_change_guessing_backs_off_per_account(app: TestApp) {
+    let t = app.tenant("utrecht", 0).await;
+    let c = app.staff(&t.moderator).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, body) = c
+            .post(
+                "/api/v1/auth/password",
+                json!({"current": "niet het wachtwoord", "new": "een nieuw en lang wachtwoord"}),
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(code(&body), "rate_limited");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses[0], StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // The account waits at the login too, from wherever.
+    let (status, _, _) = password_login(&app, &t.moderator, STAFF_PASSWORD, "192.0.2.88").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
 
 async fn panelist_logs_in_with_code_as_typed_from_letter(app: TestApp) {
     let t = app.tenant("utrecht", 1).await;

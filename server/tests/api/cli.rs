@@ -138,6 +138,41 @@ async fn operator_commands_work_end_to_end() {
         .login_staff("nieuw@utrecht.nl", "een-heel-lang-wachtwoord", None)
         .await
         .expect("the new account logs in");
+    // That address asked for in another municipality is invited, not granted: the
+    // operator's password is not used and the code to pass on is printed.
+    let out = beraad(
+        &db,
+        &[
+            "staff",
+            "create",
+            "--municipality",
+            "zoetermeer",
+            "--email",
+            "nieuw@utrecht.nl",
+            "--role",
+            "admin",
+        ],
+        Some("een-ander-lang-wachtwoord\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(
+        printed.contains("already has an account") && printed.contains("Nothing was granted"),
+        "{printed}"
+    );
+    assert!(
+        service
+            .login_staff("nieuw@utrecht.nl", "een-ander-lang-wachtwoord", None)
+            .await
+            .is_err(),
+        "the account keeps its own password"
+    );
+    let login = service
+        .login_staff("nieuw@utrecht.nl", "een-heel-lang-wachtwoord", None)
+        .await
+        .expect("login");
+    assert_eq!(login.view.roles.len(), 1, "no role in zoetermeer yet");
 
     // Export of a demo case with a discussion, as JSON Lines and CSV.
     let out = beraad(
@@ -183,6 +218,31 @@ async fn operator_commands_work_end_to_end() {
         text(&out.stderr).contains("BERAAD_DATABASE_URL"),
         "{}",
         text(&out.stderr)
+    );
+    // The old proxy switch trusted any peer's X-Forwarded-For; it is refused by name.
+    let out = beraad(
+        &db,
+        &["serve", "--bind", "127.0.0.1:0"],
+        None,
+        &[("BERAAD_TRUST_PROXY", "true")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("BERAAD_TRUSTED_PROXIES"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = beraad(
+        &db,
+        &["serve", "--bind", "127.0.0.1:0"],
+        None,
+        &[("BERAAD_TRUSTED_PROXIES", "127.0.0.1,proxy.internal")],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("BERAAD_TRUSTED_PROXIES") && err.contains("proxy.internal"),
+        "{err}"
     );
     let out = beraad(&db, &["serve", "--bind", "geen-adres"], None, &[]);
     assert!(!out.status.success());

@@ -5,6 +5,7 @@ mod helpers;
 
 mod faults;
 
+mod accounts;
 mod auth;
 mod cases;
 mod cli;

@@ -9,16 +9,16 @@ use crate::helpers::{Client, TestApp};
 
 /// The answer to a form post: final status (after redirects), final path, headers and
 /// body text.
-struct Answer {
-    status: StatusCode,
-    path: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) path: String,
     content_type: String,
     disposition: String,
-    text: String,
+    pub(crate) text: String,
 }
 
 /// Posts a form the way a page does: urlencoded fields plus the session's `csrf`.
-async fn post_form(client: &Client, path: &str, fields: &[(&str, &str)]) -> Answer {
+pub(crate) async fn post_form(client: &Client, path: &str, fields: &[(&str, &str)]) -> Answer {
     let csrf = client.csrf.clone().unwrap_or_default();
     let mut pairs: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
     pairs.extend_from_slice(fields);

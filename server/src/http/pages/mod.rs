@@ -6,6 +6,7 @@
 //! Forms carry the session's CSRF token in a hidden `csrf` field; the origin guard of
 //! [`crate::http`] refuses cross-site posts as well.
 
+pub mod accounts;
 pub mod dashboard;
 pub mod moderation;
 pub mod panel;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/toegankelijkheid", get(accessibility))
         .route("/wachtwoord", get(password_page).post(change_password))
         .route("/static/{file}", get(asset))
+        .merge(accounts::routes())
         .merge(panel::routes())
         .merge(moderation::routes())
         .merge(staff::routes())
@@ -369,7 +371,8 @@ struct AccessibilityPage {
     c: Chrome,
 }
 
-/// `/`: the code login for visitors, the panelist's cases, or the staff member's start.
+/// `/`: the code login for visitors, the panelist's cases, or the staff member's start
+/// (their invitations first, while any wait).
 pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
     match v.auth.as_ref().map(|a| &a.actor) {
         None => render(&HomePage {
@@ -379,7 +382,13 @@ pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
             code: String::new(),
         }),
         Some(Actor::Panelist(_)) => panel::my_cases(&state, &v).await,
-        Some(Actor::Staff(s)) => {
+        Some(actor @ Actor::Staff(s)) => {
+            // Roles another municipality offered wait on their own page until answered.
+            if let Ok(own) = state.service.own_staff_invitations(actor).await
+                && own.invitations.iter().any(|i| !i.expired)
+            {
+                return see_other("/uitnodigingen");
+            }
             let staff = s.roles.iter().any(|r| r.role != Role::Moderator);
             see_other(if staff { "/beheer" } else { "/moderatie" })
         }

@@ -18,7 +18,7 @@ use crate::http::AppState;
 use crate::http::extract::{Path, Query};
 use crate::service::cases::{CaseChanges, CaseView, FrameItem, NewCase, Schedule, TrailStep};
 use crate::service::export::write_invitations_csv;
-use crate::service::panels::{PanelSummary, Workplace};
+use crate::service::panels::{PanelSummary, StaffGrant, Workplace};
 use crate::service::policy::StaffActor;
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route("/beheer/panels/{slug}/uitnodigingen", post(invites))
         .route("/beheer/medewerkers", get(people_page).post(add_person))
         .route("/beheer/medewerkers/{id}/rol-intrekken", post(revoke_role))
+        .route(
+            "/beheer/medewerkers/uitnodigingen/{id}/intrekken",
+            post(withdraw_invitation),
+        )
 }
 
 /// Blank empty rows of the repeated legal-frame and trail fieldsets (the script adds
@@ -1222,6 +1226,17 @@ struct MemberRow {
     disabled: bool,
 }
 
+/// An invitation of an account from elsewhere, waiting for its holder: the address and
+/// role only.
+struct InvitationRow {
+    id: i64,
+    email: String,
+    role_key: String,
+    created: String,
+    expires: String,
+    expired: bool,
+}
+
 #[derive(Template)]
 #[template(path = "staff_people.html")]
 struct PeoplePage {
@@ -1231,6 +1246,7 @@ struct PeoplePage {
     municipality: String,
     municipality_name: String,
     members: Vec<MemberRow>,
+    invitations: Vec<InvitationRow>,
     email: String,
     name: String,
     role: String,
@@ -1270,6 +1286,24 @@ async fn render_people(
         Ok(l) => l,
         Err(e) => return v.fail(e),
     };
+    let invitations = match state
+        .service
+        .list_staff_invitations(actor, &current.slug)
+        .await
+    {
+        Ok(l) => l
+            .into_iter()
+            .map(|i| InvitationRow {
+                id: i.id,
+                email: i.email,
+                role_key: format!("role.{}", i.role.as_str()),
+                created: local_time(i.created_at),
+                expires: local_time(i.expires_at),
+                expired: i.expired,
+            })
+            .collect(),
+        Err(e) => return v.fail(e),
+    };
     let members = list
         .into_iter()
         .map(|s| MemberRow {
@@ -1299,6 +1333,7 @@ async fn render_people(
         municipality: current.slug,
         municipality_name: current.name,
         members,
+        invitations,
         role: if extras.role.is_empty() {
             Role::Moderator.as_str().to_owned()
         } else {
@@ -1353,9 +1388,24 @@ struct PersonAddedPage {
     password: String,
 }
 
-/// `POST /beheer/medewerkers`: gives someone a role. A new account's generated
-/// password is shown once, on the answer to this post (never stored or sent
-/// elsewhere); an existing account only gains the role.
+#[derive(Template)]
+#[template(path = "staff_person_invited.html")]
+struct PersonInvitedPage {
+    t: Tr,
+    c: Chrome,
+    municipality: String,
+    municipality_name: String,
+    email: String,
+    role_key: String,
+    code: String,
+    expires: String,
+}
+
+/// `POST /beheer/medewerkers`: gives someone a role (see [`StaffGrant`]). A new
+/// account's generated password is shown once, on the answer to this post (never
+/// stored or sent elsewhere); an account that already works here gains the role; an
+/// account from elsewhere is invited, and the answer says so and shows the acceptance
+/// code once, with nothing else of that account.
 pub async fn add_person(
     State(state): State<AppState>,
     SessionForm { viewer: v, form }: SessionForm<PersonForm>,
@@ -1393,30 +1443,48 @@ pub async fn add_person(
         .add_staff(actor, &current.slug, &form.email, &form.name, role, &ctx)
         .await
     {
-        Ok(added) => match added.password {
-            Some(password) => {
-                let page = PersonAddedPage {
+        Ok(added) => {
+            let mut resp = match (added.grant, added.password) {
+                (StaffGrant::Created(staff), Some(password)) => render(&PersonAddedPage {
                     t: v.t,
                     c: v.chrome("staff"),
                     municipality: current.slug,
                     municipality_name: current.name,
-                    email: added.staff.email,
-                    name: added.staff.name,
+                    email: staff.email,
+                    name: staff.name,
                     role_key: format!("role.{}", role.as_str()),
                     password,
-                };
-                let mut resp = render(&page);
-                resp.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    header::HeaderValue::from_static("no-store"),
-                );
-                resp
-            }
-            None => see_other(&format!(
-                "/beheer/medewerkers?gemeente={}&ok=role_added",
-                current.slug
-            )),
-        },
+                }),
+                (
+                    StaffGrant::Invited {
+                        email,
+                        code,
+                        expires_at,
+                    },
+                    _,
+                ) => render(&PersonInvitedPage {
+                    t: v.t,
+                    c: v.chrome("staff"),
+                    municipality: current.slug,
+                    municipality_name: current.name,
+                    email,
+                    role_key: format!("role.{}", role.as_str()),
+                    code,
+                    expires: local_time(expires_at),
+                }),
+                _ => {
+                    return see_other(&format!(
+                        "/beheer/medewerkers?gemeente={}&ok=role_added",
+                        current.slug
+                    ));
+                }
+            };
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            resp
+        }
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let code = crate::http::error::status_of(&e);
             let message = v.t.error(e.code(), &e.message());
@@ -1473,6 +1541,37 @@ pub async fn revoke_role(
             };
             render_people(&state, &v, Some(&form.gemeente), extras, code).await
         }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The withdraw button of a waiting invitation.
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    gemeente: String,
+}
+
+/// `POST /beheer/medewerkers/uitnodigingen/{id}/intrekken`: withdraws an invitation; its
+/// code is void from then on.
+pub async fn withdraw_invitation(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<WithdrawForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    match state
+        .service
+        .withdraw_staff_invitation(actor, &form.gemeente, id, &ctx)
+        .await
+    {
+        Ok(()) => see_other(&format!(
+            "/beheer/medewerkers?gemeente={}&ok=invitation_withdrawn",
+            form.gemeente
+        )),
         Err(e) => v.fail(e),
     }
 }

@@ -15,6 +15,7 @@ pub mod post;
 pub mod post_revision;
 pub mod report_quote;
 pub mod session;
+pub mod staff_invitation;
 pub mod staff_role;
 pub mod staff_user;
 pub mod weighing;

@@ -15,6 +15,9 @@ pub struct Model {
     pub disabled: bool,
     pub created_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
+    /// When the holder last set a password of their own (`None`: the password was
+    /// handed out by an admin or an operator).
+    pub password_chosen_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
