@@ -1706,6 +1706,9 @@ fn match_at(text: &str, start: usize, pattern: &[char]) -> Option<usize> {
 mod corpus;
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
