@@ -145,6 +145,7 @@ if (main) {
       case "case.opened":
       case "case.closed":
       case "case.response":
+      case "case.corrected":
         announce(say("reload"));
         break;
       default:

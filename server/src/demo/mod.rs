@@ -285,6 +285,8 @@ async fn seed_case(
             Schedule {
                 opens_at,
                 closes_at: Some(closes_at),
+                // The demo texts have no findings (a unit test of `case_text` checks).
+                confirm_findings: false,
             },
             &ctx,
         )

@@ -341,6 +341,13 @@ pub fn screen(draft: &str, policy: &Policy, previous: &[&str]) -> Verdict {
 /// flag's note) may not be stored: the first finding of personal data or of a direction
 /// control character, or `None` when it may. Links and words are not looked at here.
 pub fn refusal(text: &str) -> Option<Reason> {
+    personal_data(text).into_iter().next().map(|f| f.reason)
+}
+
+/// Every finding of personal data or of a direction control character in a text, in
+/// order of position: what matters in a text that is not a panelist's post (the case text
+/// staff write, a short note). Links and words are a panel's policy and not looked at.
+pub fn personal_data(text: &str) -> Vec<Finding> {
     let allow_links = Policy {
         allow_links: true,
         ..Policy::default()
@@ -348,8 +355,8 @@ pub fn refusal(text: &str) -> Option<Reason> {
     screen(text, &allow_links, &[])
         .findings
         .into_iter()
-        .map(|f| f.reason)
-        .find(|r| matches!(r, Reason::PersonalData(_) | Reason::DirectionControl))
+        .filter(|f| matches!(f.reason, Reason::PersonalData(_) | Reason::DirectionControl))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    fields: Vec<&'static str>,
     retry_after: Option<u64>,
 }
 
@@ -32,6 +33,10 @@ pub struct ErrorDetail {
     pub code: String,
     /// Readable explanation (Dutch).
     pub message: String,
+    /// The fields of the request the error is about, when there are several to point
+    /// at (e.g. `case_personal_data`); absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 impl ApiError {
@@ -41,6 +46,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            fields: Vec::new(),
             retry_after: None,
         }
     }
@@ -105,6 +111,7 @@ impl From<Error> for ApiError {
             status,
             code: e.code(),
             message: e.message(),
+            fields: e.fields().to_vec(),
             retry_after: match e {
                 Error::RateLimited { retry_after_secs }
                 | Error::Unavailable {
@@ -164,6 +171,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_owned(),
                 message: self.message,
+                fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
             },
         };
         let mut resp = (self.status, axum::Json(body)).into_response();

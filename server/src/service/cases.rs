@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
+use sea_orm::TryIntoModel;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::case_text::{self, CaseCorrection, CaseFinding, CaseTexts};
 use super::error::{Error, Result};
 use super::policy::{self, Actor};
 use super::{AuditContext, Service};
@@ -104,6 +106,13 @@ pub struct CaseView {
     pub panels: Option<Vec<String>>,
     /// The municipality's written response, once given.
     pub response: Option<String>,
+    /// Parts of the text that look like personal data, per field with byte offsets, so
+    /// an editor can highlight them (staff only). A case with findings opens or is
+    /// scheduled only with `confirm_findings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<CaseFinding>>,
+    /// Corrections of the text after the case opened (errata), oldest first.
+    pub corrections: Vec<CaseCorrection>,
     /// The last sequence number of the case's event log.
     pub event_seq: i64,
     /// Epoch of the event log; a change means positions held by clients are void.
@@ -241,6 +250,25 @@ pub struct CaseChanges {
     pub hold_first_post: Option<bool>,
     /// The municipality's response (may also be set after closing).
     pub response: Option<String>,
+    /// Why the text of an open or closed case is corrected (5–300 characters; panelists
+    /// read it beside the corrected text). Required for, and only for, changes of the
+    /// text fields after the case opened; settings, panels, law and outcome stay fixed.
+    pub erratum: Option<String>,
+    /// Confirms that the admin checked the findings in the changed text and that they are
+    /// not personal data of a real person: needed to change the text of a scheduled,
+    /// open or closed case when the new text has findings.
+    #[serde(default)]
+    pub confirm_findings: bool,
+}
+
+/// Opening a case now.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCase {
+    /// Confirms that the admin checked the case's `findings` and that they are not
+    /// personal data of a real person; needed when there are findings.
+    #[serde(default)]
+    pub confirm_findings: bool,
 }
 
 /// When a case opens and closes.
@@ -252,6 +280,10 @@ pub struct Schedule {
     /// Closing time (after opening), if fixed.
     #[serde(default)]
     pub closes_at: Option<DateTime<Utc>>,
+    /// Confirms that the admin checked the case's `findings` and that they are not
+    /// personal data of a real person; needed when there are findings.
+    #[serde(default)]
+    pub confirm_findings: bool,
 }
 
 /// An entry of a case's event log.
@@ -317,7 +349,7 @@ fn check_short(field: &'static str, value: &str) -> Result<()> {
 }
 
 /// The fields of a case whose `invalid_field` errors name them (`'title'`).
-const CASE_FIELDS: [&str; 13] = [
+const CASE_FIELDS: [&str; 14] = [
     "title",
     "domain",
     "provision",
@@ -331,6 +363,7 @@ const CASE_FIELDS: [&str; 13] = [
     "questions",
     "moderation_mode",
     "response",
+    "erratum",
 ];
 
 /// The field of a [`NewCase`] or [`CaseChanges`] that an error of
@@ -338,7 +371,7 @@ const CASE_FIELDS: [&str; 13] = [
 /// `panels`, …), so a form can show the error beside that field; `None` for errors about
 /// the case as a whole.
 pub fn error_field(e: &Error) -> Option<&'static str> {
-    let Error::Invalid { code, message } = e else {
+    let Error::Invalid { code, message, .. } = e else {
         return None;
     };
     match *code {
@@ -405,6 +438,55 @@ fn read_list<T: for<'de> Deserialize<'de>>(text: &str) -> Vec<T> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// The findings of personal data in a stored case's text.
+fn findings_of(c: &case::Model) -> Vec<CaseFinding> {
+    let (considerations, frame, trail, questions): (
+        Vec<String>,
+        Vec<FrameItem>,
+        Vec<TrailStep>,
+        Vec<String>,
+    ) = (
+        read_list(&c.considerations),
+        read_list(&c.frame),
+        read_list(&c.trail),
+        read_list(&c.questions),
+    );
+    case_text::screen_case(&CaseTexts {
+        title: &c.title,
+        provision: &c.provision,
+        summary: &c.summary,
+        situation: &c.situation,
+        decision: &c.decision,
+        considerations: &considerations,
+        frame: &frame,
+        trail: &trail,
+        questions: &questions,
+        response: c.response.as_deref(),
+    })
+}
+
+/// The text fields an erratum may correct whose value differs between two versions of a
+/// case, in page order.
+fn changed_text_fields(old: &case::Model, new: &case::Model) -> Vec<&'static str> {
+    let lists_differ =
+        |a: &str, b: &str| read_list::<serde_json::Value>(a) != read_list::<serde_json::Value>(b);
+    case_text::ERRATUM_FIELDS
+        .into_iter()
+        .filter(|field| match *field {
+            "title" => old.title != new.title,
+            "provision" => old.provision != new.provision,
+            "summary" => old.summary != new.summary,
+            "situation" => old.situation != new.situation,
+            "decision" => old.decision != new.decision,
+            "considerations" => lists_differ(&old.considerations, &new.considerations),
+            "frame" => lists_differ(&old.frame, &new.frame),
+            "trail" => lists_differ(&old.trail, &new.trail),
+            "questions" => lists_differ(&old.questions, &new.questions),
+            _ => false,
+        })
+        .collect()
+}
+
 /// Checks post-length and nesting settings together.
 fn check_limits(min: i32, max: i32, depth: i32) -> Result<()> {
     if !(1..=10_000).contains(&max) || !(1..=max).contains(&min) {
@@ -434,11 +516,30 @@ impl Service {
 
     /// Loads a case for an admin of its municipality.
     async fn admin_case(&self, actor: &Actor, id: i64) -> Result<case::Model> {
-        let case = cases::case_by_id(self.store.db(), id)
+        self.case_for_role(actor, id, Role::Admin)
+            .await
+            .map(|(case, _)| case)
+    }
+
+    /// Loads a case for a staff member holding `role` in its municipality: its other
+    /// staff and the panelists who can see it get `forbidden`, everyone else
+    /// `case_not_found` ([`policy::require_case_role`]).
+    pub(crate) async fn case_for_role<'a>(
+        &self,
+        actor: &'a Actor,
+        id: i64,
+        role: Role,
+    ) -> Result<(case::Model, &'a policy::StaffActor)> {
+        let db = self.store.db();
+        let case = cases::case_by_id(db, id)
             .await?
             .ok_or_else(|| Error::not_found("case_not_found"))?;
-        policy::require_role(actor, case.municipality_id, Role::Admin, "case_not_found")?;
-        Ok(case)
+        let panels = match actor {
+            Actor::Panelist(_) => cases::panels_of_case(db, id).await?,
+            Actor::Staff(_) => Vec::new(),
+        };
+        let staff = policy::require_case_role(actor, &case, &panels, role, "case_not_found")?;
+        Ok((case, staff))
     }
 
     /// A case as its editor sees it (admins of its municipality only; other staff get
@@ -565,6 +666,19 @@ impl Service {
             }
             Actor::Panelist(_) => None,
         };
+        let findings = match actor {
+            Actor::Staff(_) => Some(findings_of(&c)),
+            Actor::Panelist(_) => None,
+        };
+        let corrections = cases::errata_of_case(db, c.id)
+            .await?
+            .into_iter()
+            .map(|e| CaseCorrection {
+                at: e.created_at,
+                fields: read_list(&e.fields),
+                note: e.note,
+            })
+            .collect();
         Ok(CaseView {
             id: c.id,
             municipality,
@@ -592,6 +706,8 @@ impl Service {
             hold_first_post: c.hold_first_post,
             panels: panel_slugs,
             response: c.response,
+            findings,
+            corrections,
             event_seq: c.event_seq,
             event_epoch: c.event_epoch,
             my_reaction_id: my_reaction.map(|p| p.id),
@@ -733,7 +849,12 @@ impl Service {
     }
 
     /// Changes a case (admins). Texts and settings can change until the case opens; the
-    /// municipality's response can be written at any time.
+    /// municipality's response can be written at any time. After opening the text can
+    /// only be corrected with an erratum (a short reason panelists read beside the
+    /// corrected text), which is recorded, audited and announced as `case.corrected`;
+    /// settings, panels, law and outcome stay fixed. Once the case is scheduled, a
+    /// changed text with findings of personal data needs `confirm_findings`, because
+    /// panelists will read it without another step.
     pub async fn update_case(
         &self,
         actor: &Actor,
@@ -743,31 +864,49 @@ impl Service {
     ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
         let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Draft);
-        let only_response = ch.title.is_none()
-            && ch.domain.is_none()
-            && ch.provision.is_none()
-            && ch.outcome.is_none()
-            && ch.summary.is_none()
-            && ch.situation.is_none()
-            && ch.decision.is_none()
-            && ch.considerations.is_none()
-            && ch.frame.is_none()
-            && ch.trail.is_none()
-            && ch.questions.is_none()
-            && ch.panels.is_none()
-            && ch.moderation_mode.is_none()
-            && ch.min_length.is_none()
-            && ch.max_length.is_none()
-            && ch.max_depth.is_none()
-            && ch.allow_links.is_none()
-            && ch.hide_tallies_until_reacted.is_none()
-            && ch.hold_first_post.is_none();
-        if !only_response && !status.editable() {
-            return Err(Error::conflict(
-                "case_not_editable",
-                "Een casus die al geopend is kan niet meer worden gewijzigd; alleen de reactie van de gemeente kan nog.",
+        let text_change = ch.title.is_some()
+            || ch.provision.is_some()
+            || ch.summary.is_some()
+            || ch.situation.is_some()
+            || ch.decision.is_some()
+            || ch.considerations.is_some()
+            || ch.frame.is_some()
+            || ch.trail.is_some()
+            || ch.questions.is_some();
+        let settings_change = ch.domain.is_some()
+            || ch.outcome.is_some()
+            || ch.panels.is_some()
+            || ch.moderation_mode.is_some()
+            || ch.min_length.is_some()
+            || ch.max_length.is_some()
+            || ch.max_depth.is_some()
+            || ch.allow_links.is_some()
+            || ch.hide_tallies_until_reacted.is_some()
+            || ch.hold_first_post.is_some();
+        if !status.editable() {
+            if settings_change {
+                return Err(Error::conflict(
+                    "case_not_editable",
+                    "Van een geopende casus liggen de instellingen, de panels, de wet en de uitkomst vast. De tekst kan alleen nog met een erratum worden gecorrigeerd; de reactie van de gemeente kan altijd.",
+                ));
+            }
+            if text_change && ch.erratum.is_none() {
+                return Err(Error::conflict(
+                    "case_not_editable",
+                    "De tekst van een geopende casus kan alleen nog met een erratum worden gecorrigeerd: zeg in 'erratum' kort waarom de tekst verandert. De reactie van de gemeente kan altijd.",
+                ));
+            }
+        } else if ch.erratum.is_some() {
+            return Err(Error::invalid(
+                "invalid_field",
+                "Het veld 'erratum' is alleen voor een geopende of gesloten casus; een concept of geplande casus wijzigt u gewoon.",
             ));
         }
+        let note = ch
+            .erratum
+            .as_deref()
+            .map(case_text::erratum_note)
+            .transpose()?;
         let mut am: case::ActiveModel = case.clone().into();
         if let Some(v) = &ch.title {
             check_text("title", v, 3)?;
@@ -857,39 +996,99 @@ impl Service {
         };
         let now = self.now();
         am.updated_at = Set(now);
+        let new = am
+            .clone()
+            .try_into_model()
+            .map_err(|e| Error::Internal(format!("case model: {e}")))?;
+        let changed = changed_text_fields(&case, &new);
+        if note.is_some() && changed.is_empty() {
+            return Err(Error::invalid(
+                "nothing_corrected",
+                "Het erratum verandert niets aan de tekst van de casus.",
+            ));
+        }
+        // A draft is read by nobody yet: its findings are checked when it is scheduled or
+        // opened. Later, only what this change writes is checked.
+        let confirmed = if status == CaseStatus::Draft {
+            None
+        } else {
+            let found: Vec<CaseFinding> = findings_of(&new)
+                .into_iter()
+                .filter(|f| changed.contains(&f.field))
+                .collect();
+            case_text::require_confirmation(&found, ch.confirm_findings)?
+        };
+        let staff_id = match actor {
+            Actor::Staff(s) => Some(s.id),
+            Actor::Panelist(_) => None,
+        };
         let tx = self.store.begin_write().await?;
-        let saved = cases::update_case(&*tx, am).await?;
+        let saved = cases::update_case_in_status(&*tx, am, &case.status)
+            .await?
+            .ok_or_else(|| {
+                Error::conflict(
+                    "case_changed",
+                    "De status van de casus is intussen veranderd (bijvoorbeeld vanzelf geopend). Bekijk de casus opnieuw en sla de wijziging dan op.",
+                )
+            })?;
         if let Some(ids) = &panel_ids {
             cases::set_case_panels(&*tx, id, ids).await?;
         }
-        let response_event = match ch.response {
-            Some(_) => Some(
+        let mut last_event = None;
+        if let Some(note) = &note {
+            cases::insert_erratum(&*tx, id, &changed, note, staff_id, now).await?;
+            last_event = Some(
+                events::append(
+                    &*tx,
+                    id,
+                    "case.corrected",
+                    None,
+                    &serde_json::json!({"fields": changed}),
+                    now,
+                )
+                .await?,
+            );
+        }
+        if ch.response.is_some() {
+            last_event = Some(
                 events::append(&*tx, id, "case.response", None, &serde_json::json!({}), now)
                     .await?,
-            ),
-            None => None,
-        };
+            );
+        }
+        let mut detail = serde_json::json!({"fields": changed});
+        if let Some(c) = confirmed {
+            detail["confirmed_findings"] = c;
+        }
         audit::append(
             &*tx,
             audit_ctx.entry(
                 Some(case.municipality_id),
-                "case.update",
+                if note.is_some() {
+                    "case.correct"
+                } else {
+                    "case.update"
+                },
                 "case",
                 id.to_string(),
-                serde_json::json!({}),
+                detail,
             ),
             now,
         )
         .await?;
         tx.commit().await?;
-        if let Some(e) = response_event {
+        if let Some(e) = last_event {
             self.ring(id, e.seq);
+        }
+        if note.is_some() {
+            tracing::info!(case.id = id, fields = ?changed, "case text corrected");
         }
         let panels = cases::panels_of_case(self.store.db(), id).await?;
         self.case_view(actor, saved, &panels).await
     }
 
-    /// Schedules a case to open (and possibly close) at given times (admins).
+    /// Schedules a case to open (and possibly close) at given times (admins). A case
+    /// whose text has findings of personal data is scheduled only with
+    /// `confirm_findings`; the confirmation is audited.
     pub async fn schedule_case(
         &self,
         actor: &Actor,
@@ -912,6 +1111,16 @@ impl Service {
             ));
         }
         self.require_panels(id).await?;
+        let not_editable = || {
+            Error::conflict(
+                "case_not_editable",
+                "Alleen een concept of geplande casus kan worden ingepland.",
+            )
+        };
+        if !CaseStatus::parse(&case.status).is_some_and(CaseStatus::editable) {
+            return Err(not_editable());
+        }
+        let confirmed = case_text::require_confirmation(&findings_of(&case), s.confirm_findings)?;
         let tx = self.store.begin_write().await?;
         let changed = cases::transition_status(
             &*tx,
@@ -920,14 +1129,17 @@ impl Service {
             "scheduled",
             Some(s.opens_at),
             Some(s.closes_at),
+            Some(case.updated_at),
             now,
         )
         .await?;
         if !changed {
-            return Err(Error::conflict(
-                "case_not_editable",
-                "Alleen een concept of geplande casus kan worden ingepland.",
-            ));
+            drop(tx);
+            return Err(self.why_not_moved(id).await?.unwrap_or_else(not_editable));
+        }
+        let mut detail = serde_json::json!({"opens_at": s.opens_at, "closes_at": s.closes_at});
+        if let Some(c) = confirmed {
+            detail["confirmed_findings"] = c;
         }
         audit::append(
             &*tx,
@@ -936,7 +1148,7 @@ impl Service {
                 "case.schedule",
                 "case",
                 id.to_string(),
-                serde_json::json!({"opens_at": s.opens_at, "closes_at": s.closes_at}),
+                detail,
             ),
             now,
         )
@@ -955,23 +1167,56 @@ impl Service {
         Ok(())
     }
 
-    /// Opens a case now (admins).
+    /// Why a draft or scheduled case did not move to its next status although it was in
+    /// one of those when checked: it was written in the meantime, so its text may no
+    /// longer be the text that was checked (`case_changed`). `None` when it has left
+    /// those statuses.
+    async fn why_not_moved(&self, id: i64) -> Result<Option<Error>> {
+        let now = cases::case_by_id(self.store.db(), id).await?;
+        Ok(now
+            .filter(|c| CaseStatus::parse(&c.status).is_some_and(CaseStatus::editable))
+            .map(|_| {
+                Error::conflict(
+                    "case_changed",
+                    "De casus is intussen gewijzigd. Bekijk de tekst opnieuw en probeer het dan nog eens.",
+                )
+            }))
+    }
+
+    /// Opens a case now (admins). A case whose text has findings of personal data opens
+    /// only with `confirm_findings`; the confirmation is audited.
     pub async fn open_case(
         &self,
         actor: &Actor,
         id: i64,
+        open: OpenCase,
         audit_ctx: &AuditContext,
     ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
         self.require_panels(id).await?;
+        let not_editable =
+            || Error::conflict("case_not_editable", "Deze casus is al geopend of gesloten.");
+        if !CaseStatus::parse(&case.status).is_some_and(CaseStatus::editable) {
+            return Err(not_editable());
+        }
+        let confirmed =
+            case_text::require_confirmation(&findings_of(&case), open.confirm_findings)?;
+        let detail = match confirmed {
+            Some(c) => serde_json::json!({"confirmed_findings": c}),
+            None => serde_json::json!({}),
+        };
         if !self
-            .transition(&case, &["draft", "scheduled"], CaseStatus::Open, audit_ctx)
+            .transition(
+                &case,
+                &["draft", "scheduled"],
+                CaseStatus::Open,
+                Some(case.updated_at),
+                detail,
+                audit_ctx,
+            )
             .await?
         {
-            return Err(Error::conflict(
-                "case_not_editable",
-                "Deze casus is al geopend of gesloten.",
-            ));
+            return Err(self.why_not_moved(id).await?.unwrap_or_else(not_editable));
         }
         self.get_case(actor, id).await
     }
@@ -985,7 +1230,14 @@ impl Service {
     ) -> Result<CaseView> {
         let case = self.admin_case(actor, id).await?;
         if !self
-            .transition(&case, &["open"], CaseStatus::Closed, audit_ctx)
+            .transition(
+                &case,
+                &["open"],
+                CaseStatus::Closed,
+                None,
+                serde_json::json!({}),
+                audit_ctx,
+            )
             .await?
         {
             return Err(Error::conflict(
@@ -996,13 +1248,16 @@ impl Service {
         self.get_case(actor, id).await
     }
 
-    /// Moves a case to `to` if it is in one of `from`, appending the event and an audit
-    /// entry in the same transaction. Returns whether this call made the change.
+    /// Moves a case to `to` if it is in one of `from` (and, with `unchanged_since`, was
+    /// not written since), appending the event and an audit entry with `detail` in the
+    /// same transaction. Returns whether this call made the change.
     async fn transition(
         &self,
         case: &case::Model,
         from: &[&str],
         to: CaseStatus,
+        unchanged_since: Option<DateTime<Utc>>,
+        detail: serde_json::Value,
         audit_ctx: &AuditContext,
     ) -> Result<bool> {
         let now = self.now();
@@ -1016,8 +1271,17 @@ impl Service {
             _ => closes_at,
         };
         let tx = self.store.begin_write().await?;
-        if !cases::transition_status(&*tx, case.id, from, to.as_str(), opens_at, closes_at, now)
-            .await?
+        if !cases::transition_status(
+            &*tx,
+            case.id,
+            from,
+            to.as_str(),
+            opens_at,
+            closes_at,
+            unchanged_since,
+            now,
+        )
+        .await?
         {
             return Ok(false);
         }
@@ -1037,7 +1301,7 @@ impl Service {
                 action,
                 "case",
                 case.id.to_string(),
-                serde_json::json!({}),
+                detail,
             ),
             now,
         )
@@ -1060,7 +1324,14 @@ impl Service {
                 ("open", CaseStatus::Closed)
             };
             if self
-                .transition(&case, &[from], to, &AuditContext::system())
+                .transition(
+                    &case,
+                    &[from],
+                    to,
+                    None,
+                    serde_json::json!({}),
+                    &AuditContext::system(),
+                )
                 .await?
             {
                 changed += 1;

@@ -14,6 +14,9 @@ pub enum Error {
         code: &'static str,
         /// Readable explanation.
         message: String,
+        /// The fields of the input the error is about, when a client needs them to
+        /// point at each (`case_personal_data`); usually empty.
+        fields: Vec<&'static str>,
     },
     /// The request is malformed (HTTP 400).
     #[error("{code}: {message}")]
@@ -83,6 +86,28 @@ impl Error {
         Error::Invalid {
             code,
             message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Input breaks a rule in the named fields.
+    pub fn invalid_fields(
+        code: &'static str,
+        message: impl Into<String>,
+        fields: Vec<&'static str>,
+    ) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+            fields,
+        }
+    }
+
+    /// The fields of the input this error is about (empty for most errors).
+    pub fn fields(&self) -> &[&'static str] {
+        match self {
+            Error::Invalid { fields, .. } => fields,
+            _ => &[],
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod auth;
+pub mod case_text;
 pub mod cases;
 pub mod clock;
 pub mod error;

@@ -7,7 +7,7 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::entities::{case, case_panel};
+use super::entities::{case, case_erratum, case_panel};
 
 /// Looks up a case by id.
 #[tracing::instrument(skip(db))]
@@ -98,6 +98,60 @@ pub async fn update_case<C: ConnectionTrait>(
     am.update(db).await
 }
 
+/// Saves changed fields of a case only while its status is still `status`; `None` when
+/// it moved on in the meantime (a scheduled case that opened by itself), so a change
+/// checked against one status is never written under another.
+pub async fn update_case_in_status<C: ConnectionTrait>(
+    db: &C,
+    am: case::ActiveModel,
+    status: &str,
+) -> Result<Option<case::Model>, DbErr> {
+    let id = am.id.clone().unwrap();
+    let result = case::Entity::update_many()
+        .set(am)
+        .filter(case::Column::Id.eq(id))
+        .filter(case::Column::Status.eq(status))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Ok(None);
+    }
+    case_by_id(db, id).await
+}
+
+/// Records a correction of a case's text after it opened.
+pub async fn insert_erratum<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+    fields: &[&str],
+    note: &str,
+    staff_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<case_erratum::Model, DbErr> {
+    case_erratum::ActiveModel {
+        case_id: Set(case_id),
+        fields: Set(serde_json::to_string(fields).unwrap_or_else(|_| "[]".into())),
+        note: Set(note.to_owned()),
+        staff_id: Set(staff_id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// The corrections of a case, oldest first.
+pub async fn errata_of_case<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+) -> Result<Vec<case_erratum::Model>, DbErr> {
+    case_erratum::Entity::find()
+        .filter(case_erratum::Column::CaseId.eq(case_id))
+        .order_by_asc(case_erratum::Column::Id)
+        .all(db)
+        .await
+}
+
 /// Takes the next sequence number of a case's event log. The `UPDATE … RETURNING` row
 /// lock makes concurrent writers on any number of nodes queue per case, so numbers are
 /// never skipped or repeated; it must run inside the transaction that appends the event.
@@ -158,8 +212,14 @@ pub async fn cases_due<C: ConnectionTrait>(
         .await
 }
 
-/// Moves a case from one status to another only if it is still in the first; returns
-/// whether this call made the change (so of several nodes only one announces it).
+/// Moves a case from one status to another only if it is still in the first (and, with
+/// `unchanged_since`, was not written since that time: its text is still the text that
+/// was checked); returns whether this call made the change (so of several nodes only one
+/// announces it).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one conditional UPDATE; the arguments are its columns and conditions"
+)]
 pub async fn transition_status<C: ConnectionTrait>(
     db: &C,
     case_id: i64,
@@ -167,6 +227,7 @@ pub async fn transition_status<C: ConnectionTrait>(
     to: &str,
     opens_at: Option<DateTime<Utc>>,
     closes_at: Option<Option<DateTime<Utc>>>,
+    unchanged_since: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let mut update = case::Entity::update_many()
@@ -177,6 +238,9 @@ pub async fn transition_status<C: ConnectionTrait>(
     }
     if let Some(at) = closes_at {
         update = update.col_expr(case::Column::ClosesAt, Expr::value(at));
+    }
+    if let Some(at) = unchanged_since {
+        update = update.filter(case::Column::UpdatedAt.eq(at));
     }
     let result = update
         .filter(case::Column::Id.eq(case_id))

@@ -45,6 +45,58 @@ pub fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A run of text, highlighted (`<mark>`) or not: how the case editor shows findings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The text.
+    pub text: String,
+    /// Whether it is part of a finding.
+    pub mark: bool,
+}
+
+/// `text` cut into runs, those inside one of the byte ranges `spans` marked. The ranges
+/// are offsets into a larger text of which `text` starts at byte `base`.
+fn segments_at(text: &str, base: usize, spans: &[(usize, usize)]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for (i, c) in text.char_indices() {
+        let at = base + i;
+        let mark = spans.iter().any(|&(s, e)| s <= at && at < e);
+        match out.last_mut() {
+            Some(last) if last.mark == mark => last.text.push(c),
+            _ => out.push(Segment {
+                text: c.to_string(),
+                mark,
+            }),
+        }
+    }
+    out
+}
+
+/// `text` cut into runs, with the byte ranges `spans` marked.
+pub fn marked(text: &str, spans: &[(usize, usize)]) -> Vec<Segment> {
+    segments_at(text, 0, spans)
+}
+
+/// The [`paragraphs`] of a text, each cut into runs with the byte ranges `spans` (offsets
+/// into the whole text) marked.
+pub fn marked_paragraphs(text: &str, spans: &[(usize, usize)]) -> Vec<Vec<Segment>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for piece in text.split("\n\n") {
+        let lead = piece.len() - piece.trim_start().len();
+        let trimmed = piece.trim();
+        if !trimmed.is_empty() {
+            let mut runs = segments_at(trimmed, start + lead, spans);
+            for r in &mut runs {
+                r.text = r.text.replace('\n', " ");
+            }
+            out.push(runs);
+        }
+        start += piece.len() + 2;
+    }
+    out
+}
+
 /// A post ready for the thread template.
 #[derive(Clone, Debug)]
 pub struct PostItem {
@@ -198,6 +250,38 @@ impl PostItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marks_follow_offsets_across_paragraphs() {
+        let text = "Mevrouw belt 06-12345678.\n\n  Zij woont op\nKerkstraat 12.";
+        let phone = text.find("06-").unwrap();
+        let street = text.find("Kerkstraat").unwrap();
+        let spans = [(phone, phone + 11), (street, street + 13)];
+        let paras = marked_paragraphs(text, &spans);
+        let show = |runs: &[Segment]| {
+            runs.iter()
+                .map(|r| {
+                    if r.mark {
+                        format!("[{}]", r.text)
+                    } else {
+                        r.text.clone()
+                    }
+                })
+                .collect::<String>()
+        };
+        assert_eq!(paras.len(), 2);
+        assert_eq!(show(&paras[0]), "Mevrouw belt [06-12345678].");
+        assert_eq!(show(&paras[1]), "Zij woont op [Kerkstraat 12].");
+        let plain: Vec<String> = paras
+            .iter()
+            .map(|p| p.iter().map(|r| r.text.as_str()).collect())
+            .collect();
+        assert_eq!(plain, paragraphs(text));
+        let accents = "één 123";
+        let at = accents.find('1').unwrap();
+        assert_eq!(show(&marked(accents, &[(at, at + 3)])), "één [123]");
+        assert_eq!(marked("", &[(0, 3)]), vec![]);
+    }
 
     #[test]
     fn times_show_in_dutch_local_time_across_daylight_saving() {

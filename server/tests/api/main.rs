@@ -7,6 +7,7 @@ mod faults;
 
 mod accounts;
 mod auth;
+mod case_text;
 mod cases;
 mod cli;
 mod concurrency;

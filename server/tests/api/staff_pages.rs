@@ -201,8 +201,9 @@ async fn admin_writes_a_case_with_the_form(app: TestApp) {
     let opened = post_form(&admin, &format!("/beheer/casus/{id}/openen"), &[]).await;
     assert_eq!(opened.status, StatusCode::OK);
     assert!(opened.text.contains("id=\"nu-sluiten\""));
-    // Once open, only the response can change.
-    assert!(!opened.text.contains("name=\"title\""));
+    // Once open, the settings are fixed; the text changes only through an erratum.
+    assert!(!opened.text.contains("name=\"moderation_mode\""));
+    assert!(opened.text.contains("id=\"erratum-formulier\""));
     let closed = post_form(&admin, &format!("/beheer/casus/{id}/sluiten"), &[]).await;
     assert_eq!(closed.status, StatusCode::OK);
     let (_, case) = admin.get(&format!("/api/v1/cases/{id}")).await;

@@ -29,13 +29,35 @@ async fn drain(ws: &mut crate::helpers::Ws, head: i64) -> String {
 }
 
 async fn resume_from_before_a_change_shows_each_post_as_it_is_now(app: TestApp) {
+    resume_scenario(&app, &app).await;
+}
+
+/// Two servers on one PostgreSQL database: the posts are written and changed through
+/// one, the viewers follow and resume on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_on_another_node_shows_each_post_as_it_is_now() {
+    let (url, name) = crate::helpers::create_pg_database().await;
+    let settings = || beraad::service::ServiceSettings {
+        rate_limits: beraad::service::ratelimit::RateLimits::unlimited(),
+        ..Default::default()
+    };
+    let a = crate::helpers::spawn_app_on(&url, Default::default(), settings(), |_| {}).await;
+    let b = crate::helpers::spawn_app_on(&url, Default::default(), settings(), |_| {}).await;
+    resume_scenario(&a, &b).await;
+    drop((a, b));
+    crate::helpers::drop_pg_database(name);
+}
+
+/// Posts written and changed through `writes`; read live and resumed through `reads`.
+async fn resume_scenario(writes: &TestApp, reads: &TestApp) {
+    let app = writes;
     let t = app.tenant("utrecht", 3).await;
     let case = app.open_case(&t, json!({})).await;
     let author = app.panelist(&t.codes[0]).await;
-    let viewer = app.panelist(&t.codes[1]).await;
-    let late = app.panelist(&t.codes[2]).await;
+    let viewer = reads.panelist(&t.codes[1]).await;
+    let late = reads.panelist(&t.codes[2]).await;
     let moderator = app.staff(&t.moderator).await;
-    let analyst = app.staff(&t.analyst).await;
+    let analyst = reads.staff(&t.analyst).await;
     // A viewer follows from the start, so the node keeps the case's recent events.
     let mut ws_viewer = viewer.ws().await;
     ws_viewer.subscribe(case, 1).await;

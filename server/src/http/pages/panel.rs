@@ -178,12 +178,63 @@ struct ReplyError {
     body: String,
 }
 
+/// One correction of the case text, as the case page shows it.
+struct ErratumLine {
+    date: String,
+    note: String,
+}
+
+/// The corrections of a case's text, shown beside the parts they changed.
+struct Errata(Vec<(Vec<String>, ErratumLine)>);
+
+impl Errata {
+    fn of_case(case: &CaseView) -> Errata {
+        Errata(
+            case.corrections
+                .iter()
+                .map(|c| {
+                    (
+                        c.fields.clone(),
+                        ErratumLine {
+                            date: local_date(c.at),
+                            note: c.note.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// The corrections that changed `field`, oldest first.
+    fn of(&self, field: &str) -> Vec<&ErratumLine> {
+        self.0
+            .iter()
+            .filter(|(fields, _)| fields.iter().any(|f| f == field))
+            .map(|(_, line)| line)
+            .collect()
+    }
+
+    /// The corrections of the heading: title, provision or summary.
+    fn heading(&self) -> Vec<&ErratumLine> {
+        self.0
+            .iter()
+            .filter(|(fields, _)| {
+                fields
+                    .iter()
+                    .any(|f| matches!(f.as_str(), "title" | "provision" | "summary"))
+            })
+            .map(|(_, line)| line)
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
     t: Tr,
     c: Chrome,
     case: CaseView,
+    errata: Errata,
     back_href: &'static str,
     back_label: &'static str,
     domain_key: String,
@@ -316,6 +367,7 @@ async fn render_case(
         period,
         situation: paragraphs(&case.situation),
         decision: paragraphs(&case.decision),
+        errata: Errata::of_case(&case),
         suspended,
         flash,
         outcome,

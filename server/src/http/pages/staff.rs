@@ -16,13 +16,19 @@ use super::{Chrome, SessionForm, Viewer, choices, render, see_other};
 use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
-use crate::service::cases::{CaseChanges, CaseView, FrameItem, NewCase, Schedule, TrailStep};
+use crate::service::case_text::{self, CaseFinding, CaseTexts};
+use crate::service::cases::{
+    CaseChanges, CaseView, FrameItem, NewCase, OpenCase, Schedule, TrailStep,
+};
 use crate::service::export::write_invitations_csv;
 use crate::service::panels::{PanelSummary, StaffGrant, Workplace};
 use crate::service::policy::StaffActor;
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
-use crate::web::view::{datetime_local, local_time, paragraphs, parse_datetime_local};
+use crate::web::view::{
+    Segment, datetime_local, local_date, local_time, marked, marked_paragraphs,
+    parse_datetime_local,
+};
 
 /// The staff routes.
 pub fn routes() -> Router<AppState> {
@@ -287,6 +293,10 @@ struct CaseFields {
     hold_first_post: bool,
     response: String,
     action: String,
+    /// Why an open case's text is corrected (the erratum form).
+    erratum: String,
+    /// The admin ticked that the findings are not personal data of a real person.
+    confirm: bool,
 }
 
 fn one_line(s: &str) -> String {
@@ -358,6 +368,8 @@ impl CaseFields {
             hold_first_post: c.hold_first_post,
             response: c.response.clone().unwrap_or_default(),
             action: String::new(),
+            erratum: String::new(),
+            confirm: false,
         }
     }
 
@@ -368,6 +380,9 @@ impl CaseFields {
         let (mut frame_titles, mut frame_texts) = (Vec::new(), Vec::new());
         let (mut dates, mut steps, mut texts) = (Vec::new(), Vec::new(), Vec::new());
         for (k, v) in pairs {
+            // Browsers send line breaks as CR LF; the case text keeps plain LF, so
+            // paragraphs split and an unchanged text compares equal.
+            let v = v.replace("\r\n", "\n");
             match k.as_str() {
                 "gemeente" => f.municipality = v,
                 "title" => f.title = v,
@@ -394,6 +409,8 @@ impl CaseFields {
                 "hold_first_post" => f.hold_first_post = true,
                 "response" => f.response = v,
                 "actie" => f.action = v,
+                "erratum" => f.erratum = v,
+                "bevestig_bevindingen" => f.confirm = true,
                 _ => {}
             }
         }
@@ -511,43 +528,267 @@ impl CaseFields {
             hide_tallies_until_reacted: n.hide_tallies_until_reacted,
             hold_first_post: n.hold_first_post,
             response: None,
+            erratum: None,
+            confirm_findings: self.confirm,
         }
     }
 
-    fn preview(&self) -> Preview {
-        Preview {
+    /// The changes of an erratum: the text fields only, with the reason.
+    fn erratum_changes(&self) -> CaseChanges {
+        CaseChanges {
+            title: Some(self.title.clone()),
+            provision: Some(self.provision.clone()),
+            summary: Some(self.summary.clone()),
+            situation: Some(self.situation.clone()),
+            decision: Some(self.decision.clone()),
+            considerations: Some(Self::lines(&self.considerations)),
+            frame: Some(self.frame_items()),
+            trail: Some(self.trail_steps()),
+            questions: Some(Self::lines(&self.questions)),
+            erratum: Some(self.erratum.clone()),
+            confirm_findings: self.confirm,
+            ..CaseChanges::default()
+        }
+    }
+
+    /// The texts as the service will store them.
+    fn typed(&self) -> Typed {
+        Typed {
             title: self.title.trim().to_owned(),
-            domain_key: format!("domain.{}", self.domain),
             provision: self.provision.trim().to_owned(),
-            outcome_key: Outcome::parse(&self.outcome)
-                .map(|o| format!("outcome.{}", o.as_str()))
-                .unwrap_or_default(),
             summary: self.summary.trim().to_owned(),
-            situation: paragraphs(&self.situation),
-            decision: paragraphs(&self.decision),
+            situation: self.situation.trim().to_owned(),
+            decision: self.decision.trim().to_owned(),
             considerations: Self::lines(&self.considerations),
             frame: self.frame_items(),
             trail: self.trail_steps(),
             questions: Self::lines(&self.questions),
+            response: self.response.trim().to_owned(),
+        }
+    }
+
+    /// The case as panelists will see it, with the findings marked.
+    fn preview(&self, typed: &Typed, findings: &[CaseFinding]) -> Preview {
+        let spans =
+            |field: &str, index: Option<usize>, part: Option<&str>| -> Vec<(usize, usize)> {
+                findings
+                    .iter()
+                    .filter(|f| f.field == field && f.index == index && f.part == part)
+                    .map(|f| (f.start, f.end))
+                    .collect()
+            };
+        let one = |field: &str, text: &str| marked(text, &spans(field, None, None));
+        let item = |field: &str, i: usize, part: Option<&str>, text: &str| {
+            marked(text, &spans(field, Some(i), part))
+        };
+        let items = |field: &str, list: &[String]| -> Vec<Vec<Segment>> {
+            list.iter()
+                .enumerate()
+                .map(|(i, s)| item(field, i, None, s))
+                .collect()
+        };
+        Preview {
+            title: one("title", &typed.title),
+            domain_key: format!("domain.{}", self.domain),
+            provision: one("provision", &typed.provision),
+            outcome_key: Outcome::parse(&self.outcome)
+                .map(|o| format!("outcome.{}", o.as_str()))
+                .unwrap_or_default(),
+            summary: one("summary", &typed.summary),
+            situation: marked_paragraphs(&typed.situation, &spans("situation", None, None)),
+            decision: marked_paragraphs(&typed.decision, &spans("decision", None, None)),
+            considerations: items("considerations", &typed.considerations),
+            frame: typed
+                .frame
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    (
+                        item("frame", i, Some("title"), &f.title),
+                        item("frame", i, Some("text"), &f.text),
+                    )
+                })
+                .collect(),
+            trail: typed
+                .trail
+                .iter()
+                .enumerate()
+                .map(|(i, t)| PreviewStep {
+                    date: item(
+                        "trail",
+                        i,
+                        Some("date"),
+                        t.date.as_deref().unwrap_or_default(),
+                    ),
+                    step: item("trail", i, Some("step"), &t.step),
+                    text: item("trail", i, Some("text"), &t.text),
+                })
+                .collect(),
+            questions: items("questions", &typed.questions),
             hide_tallies: self.hide_tallies_until_reacted,
         }
     }
 }
 
-/// The case as panelists will see it, from the form as typed.
-struct Preview {
+/// The text fields of the form as the service will store them (trimmed, lists split).
+struct Typed {
     title: String,
-    domain_key: String,
     provision: String,
-    outcome_key: String,
     summary: String,
-    situation: Vec<String>,
-    decision: Vec<String>,
+    situation: String,
+    decision: String,
     considerations: Vec<String>,
     frame: Vec<FrameItem>,
     trail: Vec<TrailStep>,
     questions: Vec<String>,
+    response: String,
+}
+
+impl Typed {
+    fn texts(&self) -> CaseTexts<'_> {
+        CaseTexts {
+            title: &self.title,
+            provision: &self.provision,
+            summary: &self.summary,
+            situation: &self.situation,
+            decision: &self.decision,
+            considerations: &self.considerations,
+            frame: &self.frame,
+            trail: &self.trail,
+            questions: &self.questions,
+            response: Some(self.response.as_str()).filter(|r| !r.is_empty()),
+        }
+    }
+
+    /// The text a finding points into.
+    fn piece(&self, f: &CaseFinding) -> &str {
+        fn at(list: &[String], index: Option<usize>) -> Option<&str> {
+            index.and_then(|i| list.get(i)).map(String::as_str)
+        }
+        let text = match (f.field, f.part) {
+            ("title", _) => Some(self.title.as_str()),
+            ("provision", _) => Some(self.provision.as_str()),
+            ("summary", _) => Some(self.summary.as_str()),
+            ("situation", _) => Some(self.situation.as_str()),
+            ("decision", _) => Some(self.decision.as_str()),
+            ("response", _) => Some(self.response.as_str()),
+            ("considerations", _) => at(&self.considerations, f.index),
+            ("questions", _) => at(&self.questions, f.index),
+            ("frame", part) => f.index.and_then(|i| self.frame.get(i)).map(|r| match part {
+                Some("title") => r.title.as_str(),
+                _ => r.text.as_str(),
+            }),
+            ("trail", part) => f.index.and_then(|i| self.trail.get(i)).map(|r| match part {
+                Some("date") => r.date.as_deref().unwrap_or_default(),
+                Some("step") => r.step.as_str(),
+                _ => r.text.as_str(),
+            }),
+            _ => None,
+        };
+        text.unwrap_or_default()
+    }
+}
+
+/// Characters of context shown on either side of a finding in the list.
+const EXCERPT_CONTEXT: usize = 40;
+
+/// A finding in the list above the form: where it is, what it looks like, and the text
+/// around it with the finding marked.
+struct FindingRow {
+    /// Where in the form (`situation`, `kader-tekst-0`, …).
+    anchor: String,
+    /// The field (and item) in words.
+    place: String,
+    /// What it seems to be.
+    explanation: String,
+    /// The text around it, the finding marked.
+    excerpt: Vec<Segment>,
+}
+
+impl FindingRow {
+    fn new(t: &Tr, typed: &Typed, f: &CaseFinding) -> FindingRow {
+        let (anchor, part_key) = match (f.field, f.index, f.part) {
+            ("frame", Some(i), Some("title")) => (format!("kader-titel-{i}"), Some("frame_title")),
+            ("frame", Some(i), _) => (format!("kader-tekst-{i}"), Some("frame_text")),
+            ("trail", Some(i), Some("date")) => (format!("verloop-datum-{i}"), Some("trail_date")),
+            ("trail", Some(i), Some("step")) => (format!("verloop-stap-{i}"), Some("trail_step")),
+            ("trail", Some(i), _) => (format!("verloop-tekst-{i}"), Some("trail_text")),
+            (field, _, _) => (field.to_owned(), None),
+        };
+        let mut place = vec![t.t(&format!("staff.editor.{}", f.field)).to_owned()];
+        if let Some(i) = f.index {
+            place.push(t.n("staff.findings.item", i + 1));
+        }
+        if let Some(key) = part_key {
+            place.push(t.t(&format!("staff.editor.{key}")).to_owned());
+        }
+        FindingRow {
+            anchor,
+            place: place.join(" – "),
+            explanation: t.t(&format!("staff.findings.kind.{}", f.kind)).to_owned(),
+            excerpt: excerpt(typed.piece(f), f.start, f.end),
+        }
+    }
+}
+
+/// The text around bytes `start..end` of `text`, at most [`EXCERPT_CONTEXT`] characters
+/// on either side, with that part marked and `…` where the text goes on.
+fn excerpt(text: &str, start: usize, end: usize) -> Vec<Segment> {
+    if start > end
+        || end > text.len()
+        || !text.is_char_boundary(start)
+        || !text.is_char_boundary(end)
+    {
+        return Vec::new();
+    }
+    let from = text[..start]
+        .char_indices()
+        .rev()
+        .nth(EXCERPT_CONTEXT - 1)
+        .map_or(0, |(i, _)| i);
+    let to = text[end..]
+        .char_indices()
+        .nth(EXCERPT_CONTEXT)
+        .map_or(text.len(), |(i, _)| end + i);
+    let mut out = Vec::new();
+    let ellipsis = || Segment {
+        text: "…".into(),
+        mark: false,
+    };
+    if from > 0 {
+        out.push(ellipsis());
+    }
+    for mut run in marked(&text[from..to], &[(start - from, end - from)]) {
+        run.text = run.text.replace(['\r', '\n'], " ");
+        out.push(run);
+    }
+    if to < text.len() {
+        out.push(ellipsis());
+    }
+    out
+}
+
+/// The case as panelists will see it, from the form as typed, findings marked.
+struct Preview {
+    title: Vec<Segment>,
+    domain_key: String,
+    provision: Vec<Segment>,
+    outcome_key: String,
+    summary: Vec<Segment>,
+    situation: Vec<Vec<Segment>>,
+    decision: Vec<Vec<Segment>>,
+    considerations: Vec<Vec<Segment>>,
+    frame: Vec<(Vec<Segment>, Vec<Segment>)>,
+    trail: Vec<PreviewStep>,
+    questions: Vec<Vec<Segment>>,
     hide_tallies: bool,
+}
+
+/// One step of the decision trail in the preview.
+struct PreviewStep {
+    date: Vec<Segment>,
+    step: Vec<Segment>,
+    text: Vec<Segment>,
 }
 
 struct PanelChoice {
@@ -567,8 +808,17 @@ struct StatusPart {
     can_schedule: bool,
     can_open: bool,
     can_close: bool,
+    /// The stored text has findings: opening and scheduling need the confirmation box.
+    needs_confirm: bool,
     schedule_error: Option<String>,
     error: Option<String>,
+}
+
+/// A correction already made, for the erratum part of the editor.
+struct CorrectionRow {
+    date: String,
+    fields: String,
+    note: String,
 }
 
 #[derive(Template)]
@@ -593,6 +843,13 @@ struct EditorPage {
     preview: Option<Preview>,
     flash: Option<String>,
     status: StatusPart,
+    /// Findings of personal data in the text shown.
+    findings: Vec<FindingRow>,
+    /// Whether the text form shows the confirmation box (a scheduled or open case whose
+    /// text has findings: saving a changed text with findings needs it).
+    form_confirm: bool,
+    /// Earlier errata of an open case.
+    corrections: Vec<CorrectionRow>,
 }
 
 /// What to show besides the case: a failed form, a preview, a confirmation.
@@ -649,10 +906,34 @@ async fn render_editor(
         })
         .collect();
     let mut status = StatusPart {
+        needs_confirm: case.is_some_and(|c| c.findings.as_ref().is_some_and(|f| !f.is_empty())),
         schedule_error: extras.schedule_error,
         error: extras.status_error,
         ..StatusPart::default()
     };
+    let typed = f.typed();
+    let found = case_text::screen_case(&typed.texts());
+    let findings: Vec<FindingRow> = found
+        .iter()
+        .map(|x| FindingRow::new(&v.t, &typed, x))
+        .collect();
+    let corrections = case
+        .map(|c| {
+            c.corrections
+                .iter()
+                .map(|e| CorrectionRow {
+                    date: local_date(e.at),
+                    fields: e
+                        .fields
+                        .iter()
+                        .map(|f| v.t.t(&format!("staff.editor.{f}")).to_owned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    note: e.note.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let (case_id, action, status_key, editable) = match case {
         Some(c) => {
             status.opens_text = c.opens_at.map(local_time).unwrap_or_default();
@@ -680,6 +961,7 @@ async fn render_editor(
             true,
         ),
     };
+    let form_confirm = case.is_some_and(|c| c.status != CaseStatus::Draft) && !findings.is_empty();
     let page = EditorPage {
         t: v.t,
         c: v.chrome("staff"),
@@ -688,7 +970,10 @@ async fn render_editor(
         status_key,
         editable,
         places,
-        preview: extras.preview.then(|| f.preview()),
+        preview: extras.preview.then(|| f.preview(&typed, &found)),
+        findings,
+        form_confirm,
+        corrections,
         frame_rows: rows(&f.frame),
         trail_rows: rows(&f.trail),
         f,
@@ -713,9 +998,23 @@ async fn render_editor(
     resp
 }
 
+/// The text of a service error on the editor page. A refusal for findings names the
+/// fields by their labels.
+fn error_text(t: &Tr, e: &Error) -> String {
+    if e.code() == "case_personal_data" {
+        let fields: Vec<String> = e
+            .fields()
+            .iter()
+            .map(|f| t.t(&format!("staff.editor.{f}")).to_owned())
+            .collect();
+        return format!("{} {}.", t.t("staff.findings.refused"), fields.join(", "));
+    }
+    t.error(e.code(), &e.message())
+}
+
 /// Puts a service error beside its field, or above the form.
 fn place_error(t: &Tr, e: &Error, extras: &mut EditorExtras) {
-    let mut message = t.error(e.code(), &e.message());
+    let mut message = error_text(t, e);
     match crate::service::cases::error_field(e) {
         Some(field) => {
             let label = t.t(&format!("staff.editor.{field}")).to_owned();
@@ -850,7 +1149,8 @@ pub async fn edit_case_page(
 }
 
 /// `POST /beheer/casus/{id}/bewerken`: previews or saves changes. Until the case
-/// opens every field can change; after that only the municipality's response.
+/// opens every field can change; after that the text only as an erratum (`actie=erratum`,
+/// with a reason), and the municipality's response.
 pub async fn edit_case(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -880,18 +1180,44 @@ pub async fn edit_case(
                 return editor_for(&state, &v, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
         }
+    } else if matches!(f.action.as_str(), "erratum" | "voorbeeld") {
+        // The erratum form holds the text fields only; the rest stays as stored.
+        let mut typed = CaseFields::of_case(&case);
+        typed.title = f.title;
+        typed.provision = f.provision;
+        typed.summary = f.summary;
+        typed.situation = f.situation;
+        typed.decision = f.decision;
+        typed.considerations = f.considerations;
+        typed.questions = f.questions;
+        typed.frame = f.frame;
+        typed.trail = f.trail;
+        typed.erratum = f.erratum;
+        typed.confirm = f.confirm;
+        typed.action = f.action;
+        f = typed;
+        if f.action == "voorbeeld" {
+            extras.preview = true;
+            extras.fields = Some(f);
+            return editor_for(&state, &v, id, extras, StatusCode::OK).await;
+        }
+        f.erratum_changes()
     } else {
         CaseChanges {
             response: Some(f.response.clone()),
             ..CaseChanges::default()
         }
     };
+    let erratum = changes.erratum.is_some();
     match state.service.update_case(actor, id, changes, &ctx).await {
-        Ok(_) => see_other(&format!("/beheer/casus/{id}/bewerken?ok=saved")),
+        Ok(_) => see_other(&format!(
+            "/beheer/casus/{id}/bewerken?ok={}",
+            if erratum { "corrected" } else { "saved" }
+        )),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let code = crate::http::error::status_of(&e);
             place_error(&v.t, &e, &mut extras);
-            if !case.status.editable() {
+            if !case.status.editable() && !erratum {
                 let mut kept = CaseFields::of_case(&case);
                 kept.response = f.response;
                 f = kept;
@@ -910,6 +1236,18 @@ pub struct ScheduleForm {
     opens_at: String,
     #[serde(default)]
     closes_at: String,
+    /// Ticked: the findings in the text are not personal data of a real person.
+    #[serde(default)]
+    bevestig_bevindingen: Option<String>,
+}
+
+/// The button that opens a case now, with the confirmation box when the text has
+/// findings.
+#[derive(Deserialize)]
+pub struct OpenForm {
+    /// Ticked: the findings in the text are not personal data of a real person.
+    #[serde(default)]
+    bevestig_bevindingen: Option<String>,
 }
 
 /// `POST /beheer/casus/{id}/planning`: sets when the case opens and closes (Dutch
@@ -945,6 +1283,7 @@ pub async fn schedule_case(
             Schedule {
                 opens_at,
                 closes_at,
+                confirm_findings: form.bevestig_bevindingen.is_some(),
             },
             &ctx,
         )
@@ -953,34 +1292,34 @@ pub async fn schedule_case(
         Ok(_) => see_other(&format!("/beheer/casus/{id}/bewerken?ok=scheduled#status")),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let code = crate::http::error::status_of(&e);
-            extras.schedule_error = Some(v.t.error(e.code(), &e.message()));
+            extras.schedule_error = Some(error_text(&v.t, &e));
             editor_for(&state, &v, id, extras, code).await
         }
         Err(e) => v.fail(e),
     }
 }
 
-/// Opens or closes a case now, back to the editor with a confirmation or the reason
-/// it could not.
-async fn transition(state: &AppState, v: &Viewer, id: i64, open: bool) -> Response {
+/// Opens (`Some`, with the confirmation of findings) or closes (`None`) a case now,
+/// back to the editor with a confirmation or the reason it could not.
+async fn transition(state: &AppState, v: &Viewer, id: i64, open: Option<OpenCase>) -> Response {
     let (actor, ctx) = match (actor_of(v), audit_ctx(v)) {
         (Ok(a), Ok(c)) => (a, c),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let result = if open {
-        state.service.open_case(actor, id, &ctx).await
-    } else {
-        state.service.close_case(actor, id, &ctx).await
+    let opening = open.is_some();
+    let result = match open {
+        Some(o) => state.service.open_case(actor, id, o, &ctx).await,
+        None => state.service.close_case(actor, id, &ctx).await,
     };
     match result {
         Ok(_) => see_other(&format!(
             "/beheer/casus/{id}/bewerken?ok={}#status",
-            if open { "opened" } else { "closed" }
+            if opening { "opened" } else { "closed" }
         )),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let code = crate::http::error::status_of(&e);
             let extras = EditorExtras {
-                status_error: Some(v.t.error(e.code(), &e.message())),
+                status_error: Some(error_text(&v.t, &e)),
                 ..EditorExtras::default()
             };
             editor_for(state, v, id, extras, code).await
@@ -989,13 +1328,17 @@ async fn transition(state: &AppState, v: &Viewer, id: i64, open: bool) -> Respon
     }
 }
 
-/// `POST /beheer/casus/{id}/openen`: opens the case now.
+/// `POST /beheer/casus/{id}/openen`: opens the case now (with findings in its text only
+/// when the confirmation box is ticked).
 pub async fn open_case(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    SessionForm { viewer: v, .. }: SessionForm<serde::de::IgnoredAny>,
+    SessionForm { viewer: v, form }: SessionForm<OpenForm>,
 ) -> Response {
-    transition(&state, &v, id, true).await
+    let open = OpenCase {
+        confirm_findings: form.bevestig_bevindingen.is_some(),
+    };
+    transition(&state, &v, id, Some(open)).await
 }
 
 /// `POST /beheer/casus/{id}/sluiten`: closes the case now.
@@ -1004,7 +1347,7 @@ pub async fn close_case(
     Path(id): Path<i64>,
     SessionForm { viewer: v, .. }: SessionForm<serde::de::IgnoredAny>,
 ) -> Response {
-    transition(&state, &v, id, false).await
+    transition(&state, &v, id, None).await
 }
 
 // ---------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, ClientIp, Json, Path, Query};
 use crate::service::AuditContext;
 use crate::service::analysis::{CaseAnalysis, CaseOutcome};
-use crate::service::cases::{CaseChanges, CaseSummary, CaseView, EventPage, NewCase, Schedule};
+use crate::service::cases::{
+    CaseChanges, CaseSummary, CaseView, EventPage, NewCase, OpenCase, Schedule,
+};
 use crate::service::export::ExportFormat;
 
 /// Filter for the case list.
@@ -63,7 +65,10 @@ pub async fn get(
     Ok(axum::Json(state.service.get_case(&auth.actor, id).await?))
 }
 
-/// Changes a case (admins; texts only before it opens).
+/// Changes a case (admins). Before it opens everything can change; after that only the
+/// text, as an erratum with a reason (`erratum`), and the municipality's response. A
+/// changed text with findings of personal data needs `confirm_findings` once the case is
+/// scheduled (`422 case_personal_data`, with `fields`).
 #[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = CaseChanges,
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
@@ -82,7 +87,8 @@ pub async fn update(
     ))
 }
 
-/// Schedules a case to open (admins).
+/// Schedules a case to open (admins). With findings of personal data in its text,
+/// only with `confirm_findings` (`422 case_personal_data`, with `fields`).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/schedule", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = Schedule,
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn schedule(
@@ -101,19 +107,50 @@ pub async fn schedule(
     ))
 }
 
-/// Opens a case now (admins).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/open", tag = "cases", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody)))]
+/// Opens a case now (admins). The body may be left out; with findings of personal data
+/// in the case's text it must hold `{"confirm_findings": true}` (else `422
+/// case_personal_data`, with `fields`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/open", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body(content = OpenCase, description = "Optional"),
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
     Auth(auth): Auth,
     ClientIp(ip): ClientIp,
     Path(id): Path<i64>,
+    OptionalJson(body): OptionalJson<OpenCase>,
 ) -> Result<axum::Json<CaseView>, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
     Ok(axum::Json(
-        state.service.open_case(&auth.actor, id, &ctx).await?,
+        state
+            .service
+            .open_case(&auth.actor, id, body.unwrap_or_default(), &ctx)
+            .await?,
     ))
+}
+
+/// A JSON body that may be left out: `None` for an empty body, else read like [`Json`]
+/// (same content-type rule, control-character check and errors).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T, S> axum::extract::FromRequest<S> for OptionalJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .map_err(|_| ApiError::payload_too_large())?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(OptionalJson(Some(value)))
+    }
 }
 
 /// Closes a case now (admins).

@@ -3,6 +3,7 @@
 
 pub mod audit_entry;
 pub mod case;
+pub mod case_erratum;
 pub mod case_event;
 pub mod case_panel;
 pub mod flag;
