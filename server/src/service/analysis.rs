@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::cases::CaseView;
 use super::error::{Error, Result};
-use super::policy::{self, Actor};
+use super::policy::Actor;
 use super::posts::ThreadPage;
 use super::{AuditContext, Service};
 use crate::analysis::opinion::{self, OpinionMap, OpinionSettings, Vote};
@@ -196,11 +196,7 @@ pub struct ReportChoices {
 impl Service {
     /// The analysis of a case, for its municipality's analysts and admins.
     pub async fn case_analysis(&self, actor: &Actor, case_id: i64) -> Result<CaseAnalysis> {
-        let db = self.store.db();
-        let case = cases::case_by_id(db, case_id)
-            .await?
-            .ok_or_else(|| Error::not_found("case_not_found"))?;
-        policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
+        let case = self.analyst_case(actor, case_id).await?;
         self.analyse(&case).await
     }
 
@@ -341,11 +337,7 @@ impl Service {
         ctx: &AuditContext,
     ) -> Result<usize> {
         let db = self.store.db();
-        let case = cases::case_by_id(db, case_id)
-            .await?
-            .ok_or_else(|| Error::not_found("case_not_found"))?;
-        let staff =
-            policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
+        let (case, staff) = self.case_for_role(actor, case_id, Role::Analyst).await?;
         if post_ids.len() > 1000 {
             return Err(Error::invalid(
                 "too_many_quotes",
@@ -411,11 +403,9 @@ impl Service {
         actor: &Actor,
         case_id: i64,
     ) -> Result<crate::store::entities::case::Model> {
-        let case = cases::case_by_id(self.store.db(), case_id)
-            .await?
-            .ok_or_else(|| Error::not_found("case_not_found"))?;
-        policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
-        Ok(case)
+        self.case_for_role(actor, case_id, Role::Analyst)
+            .await
+            .map(|(case, _)| case)
     }
 
     /// The chosen quotes of a case whose posts are visible, in the order chosen.

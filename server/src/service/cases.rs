@@ -516,11 +516,30 @@ impl Service {
 
     /// Loads a case for an admin of its municipality.
     async fn admin_case(&self, actor: &Actor, id: i64) -> Result<case::Model> {
-        let case = cases::case_by_id(self.store.db(), id)
+        self.case_for_role(actor, id, Role::Admin)
+            .await
+            .map(|(case, _)| case)
+    }
+
+    /// Loads a case for a staff member holding `role` in its municipality: its other
+    /// staff and the panelists who can see it get `forbidden`, everyone else
+    /// `case_not_found` ([`policy::require_case_role`]).
+    pub(crate) async fn case_for_role<'a>(
+        &self,
+        actor: &'a Actor,
+        id: i64,
+        role: Role,
+    ) -> Result<(case::Model, &'a policy::StaffActor)> {
+        let db = self.store.db();
+        let case = cases::case_by_id(db, id)
             .await?
             .ok_or_else(|| Error::not_found("case_not_found"))?;
-        policy::require_role(actor, case.municipality_id, Role::Admin, "case_not_found")?;
-        Ok(case)
+        let panels = match actor {
+            Actor::Panelist(_) => cases::panels_of_case(db, id).await?,
+            Actor::Staff(_) => Vec::new(),
+        };
+        let staff = policy::require_case_role(actor, &case, &panels, role, "case_not_found")?;
+        Ok((case, staff))
     }
 
     /// A case as its editor sees it (admins of its municipality only; other staff get

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::error::{Error, Result};
-use super::policy::{self, Actor};
+use super::policy::Actor;
 use super::{AuditContext, Service};
 use crate::domain::secrets::sha256_hex;
 use crate::domain::{PostStatus, Role};
@@ -203,13 +203,15 @@ impl PostRecord {
 impl Service {
     /// The case, if `actor` (`None`: the operator) may export it.
     async fn exportable_case(&self, actor: Option<&Actor>, case_id: i64) -> Result<case::Model> {
-        let case = cases::case_by_id(self.store.db(), case_id)
-            .await?
-            .ok_or_else(|| Error::not_found("case_not_found"))?;
-        if let Some(actor) = actor {
-            policy::require_role(actor, case.municipality_id, Role::Analyst, "case_not_found")?;
+        match actor {
+            Some(actor) => self
+                .case_for_role(actor, case_id, Role::Analyst)
+                .await
+                .map(|(case, _)| case),
+            None => cases::case_by_id(self.store.db(), case_id)
+                .await?
+                .ok_or_else(|| Error::not_found("case_not_found")),
         }
-        Ok(case)
     }
 
     /// Whether `actor` may export the case, without exporting or auditing anything (for

@@ -228,19 +228,15 @@ impl Service {
         actor: &'a Actor,
         post_id: i64,
     ) -> Result<(post::Model, i64, &'a StaffActor)> {
-        let db = self.store.db();
-        let p = posts::post_by_id(db, post_id)
+        let p = posts::post_by_id(self.store.db(), post_id)
             .await?
             .ok_or_else(|| Error::not_found("post_not_found"))?;
-        let case = cases::case_by_id(db, p.case_id)
-            .await?
-            .ok_or_else(|| Error::not_found("post_not_found"))?;
-        let s = policy::require_role(
-            actor,
-            case.municipality_id,
-            Role::Moderator,
-            "post_not_found",
-        )?;
+        // A post in a case the actor may not know of is as missing as that case.
+        let (case, s) = match self.case_for_role(actor, p.case_id, Role::Moderator).await {
+            Ok(found) => found,
+            Err(Error::NotFound { .. }) => return Err(Error::not_found("post_not_found")),
+            Err(e) => return Err(e),
+        };
         Ok((p, case.municipality_id, s))
     }
 

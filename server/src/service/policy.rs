@@ -138,9 +138,10 @@ pub fn require_case_visible(actor: &Actor, case: &case::Model, case_panels: &[i6
     }
 }
 
-/// Returns the staff member if they hold `role` in the municipality. Outsiders get
-/// `not_found` with the code `missing` (the thing asked for does not exist for them);
-/// insiders with another role and panelists get `forbidden`.
+/// Returns the staff member if they hold `role` in the municipality. Outsiders (staff
+/// of other municipalities, their panelists) get `not_found` with the code `missing`:
+/// the thing asked for does not exist for them. The municipality's own staff with
+/// another role and its own panelists get `forbidden`.
 pub fn require_role<'a>(
     actor: &'a Actor,
     municipality_id: i64,
@@ -151,9 +152,26 @@ pub fn require_role<'a>(
     match actor {
         Actor::Staff(s) if s.has_role(municipality_id, role) => Ok(s),
         Actor::Staff(s) if s.is_member(municipality_id) => Err(forbidden()),
-        Actor::Staff(_) => Err(Error::not_found(missing)),
-        Actor::Panelist(_) => Err(forbidden()),
+        Actor::Panelist(p) if p.municipality_id == municipality_id => Err(forbidden()),
+        Actor::Staff(_) | Actor::Panelist(_) => Err(Error::not_found(missing)),
     }
+}
+
+/// [`require_role`] for a case or something in it. A panelist who may not see the case
+/// (another panel's, or one not open yet) gets `not_found` with `missing` as well, so a
+/// staff route tells them no more about it than about a case that does not exist;
+/// `case_panels` is only consulted for panelists.
+pub fn require_case_role<'a>(
+    actor: &'a Actor,
+    case: &case::Model,
+    case_panels: &[i64],
+    role: Role,
+    missing: &'static str,
+) -> Result<&'a StaffActor> {
+    if matches!(actor, Actor::Panelist(_)) && !can_see_case(actor, case, case_panels) {
+        return Err(Error::not_found(missing));
+    }
+    require_role(actor, case.municipality_id, role, missing)
 }
 
 /// Who reads a post, as far as its text is concerned. Staff here means staff of the

@@ -788,6 +788,14 @@ impl Service {
                 "U kunt uw eigen bericht niet melden; u kunt het wel aanpassen of intrekken.",
             ));
         }
+        // Only what this reader can read can be reported: a held, hidden or withdrawn
+        // post of someone else is not before them.
+        if !policy::can_read_post_body(actor, &post) {
+            return Err(Error::conflict(
+                "post_unavailable",
+                "Dit bericht kan nu niet worden gemeld.",
+            ));
+        }
         let now = self.now();
         self.check_rate(LimitedAction::Flag, actor).await?;
         let tx = self.store.begin_write().await?;

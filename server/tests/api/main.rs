@@ -15,6 +15,7 @@ mod crash;
 mod fuzz;
 mod idempotency;
 mod leaks;
+mod matrix;
 mod moderation;
 mod multinode;
 mod posts;
