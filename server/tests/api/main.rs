@@ -24,3 +24,4 @@ mod realtime;
 mod report;
 mod staff_pages;
 mod trust;
+mod upgrade;
