@@ -41,6 +41,9 @@ pub struct RedisBus {
     publish_tx: mpsc::Sender<(String, String)>,
     watch_tx: mpsc::UnboundedSender<Watch>,
     subscribed: AtomicBool,
+    /// Whether Redis answered the last once-a-second exchange in time (a hung Redis
+    /// keeps its connections open but answers nothing).
+    answering: AtomicBool,
 }
 
 impl RedisBus {
@@ -57,6 +60,7 @@ impl RedisBus {
             publish_tx,
             watch_tx,
             subscribed: AtomicBool::new(false),
+            answering: AtomicBool::new(true),
             reported: Default::default(),
             totals: Default::default(),
         });
@@ -68,9 +72,10 @@ impl RedisBus {
         Ok(bus)
     }
 
-    /// Whether the subscription connection is up.
+    /// Whether the subscription connection is up and Redis answered its last exchange
+    /// within a second.
     pub fn is_connected(&self) -> bool {
-        self.subscribed.load(Ordering::Acquire)
+        self.subscribed.load(Ordering::Acquire) && self.answering.load(Ordering::Acquire)
     }
 }
 
@@ -122,8 +127,13 @@ impl SharedPresence for RedisBus {
     }
 }
 
+/// How long one exchange with Redis may take before Redis counts as not answering.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Once a second: writes this node's viewers into per-case sorted sets (scored by time,
-/// so a node that dies stops counting after a few seconds) and reads the totals back.
+/// so a node that dies stops counting after a few seconds) and reads the totals back;
+/// with no viewers here, a PING. An exchange that takes longer than a second marks Redis
+/// as not answering (readiness reports the bus degraded) and opens a fresh connection.
 async fn presence_exchange(client: redis::Client, bus: Weak<RedisBus>) {
     let mut conn = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -140,13 +150,30 @@ async fn presence_exchange(client: redis::Client, bus: Weak<RedisBus>) {
             reported.retain(|case_id, _| followed.contains(case_id));
             reported.iter().map(|(k, v)| (*k, v.clone())).collect()
         };
+        if conn.is_none() {
+            conn =
+                tokio::time::timeout(EXCHANGE_TIMEOUT, client.get_multiplexed_async_connection())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+        }
+        let Some(c) = conn.as_mut() else {
+            bus.answering.store(false, Ordering::Release);
+            continue;
+        };
         if reports.is_empty() {
+            let pong = tokio::time::timeout(
+                EXCHANGE_TIMEOUT,
+                redis::cmd("PING").query_async::<String>(c),
+            )
+            .await;
+            let ok = matches!(pong, Ok(Ok(_)));
+            bus.answering.store(ok, Ordering::Release);
+            if !ok {
+                conn = None;
+            }
             continue;
         }
-        if conn.is_none() {
-            conn = client.get_multiplexed_async_connection().await.ok();
-        }
-        let Some(c) = conn.as_mut() else { continue };
         let now = chrono::Utc::now().timestamp_millis();
         let mut pipe = redis::pipe();
         for (case_id, people) in &reports {
@@ -163,7 +190,12 @@ async fn presence_exchange(client: redis::Client, bus: Weak<RedisBus>) {
                 pipe.zcard(&key);
             }
         }
-        match pipe.query_async::<Vec<usize>>(c).await {
+        let answer = tokio::time::timeout(EXCHANGE_TIMEOUT, pipe.query_async::<Vec<usize>>(c))
+            .await
+            .map_err(|_| "no answer within a second".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        bus.answering.store(answer.is_ok(), Ordering::Release);
+        match answer {
             Ok(cards) => {
                 let mut totals = bus.totals.lock().unwrap_or_else(|p| p.into_inner());
                 totals.clear();

@@ -239,3 +239,121 @@ async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
     drop(redis);
     drop_pg_database(db_name);
 }
+
+/// Sends SIGSTOP or SIGCONT to a process.
+fn signal(p: &Proc, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &p.0.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_slows_no_request_and_loses_no_event() {
+    let (db_url, db_name) = create_pg_database().await;
+    let redis_port = free_port();
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let redis = start_redis(redis_port);
+    wait_for_redis(redis_port).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let _a = start_node(&db_url, &redis_url, port_a, true);
+    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
+    let _b = start_node(&db_url, &redis_url, port_b, false);
+    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
+    let (_, cases) = poster.get("/api/v1/cases").await;
+    let case = cases
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
+        .and_then(|c| c["id"].as_i64())
+        .expect("an open demo case");
+    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
+    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
+    let (_, view) = poster.get(&format!("/api/v1/cases/{case}")).await;
+    let start = view["event_seq"].as_i64().expect("head");
+    let viewer = panelist(port_b, "UTRE-CHTP-ANEL3").await;
+    let mut ws = viewer.ws_with_origin(None).await.expect("ws");
+    ws.subscribe(case, start).await;
+
+    // Redis stops answering (SIGSTOP), without closing its connections.
+    signal(&redis, "-STOP");
+    let url = format!("/api/v1/cases/{case}/posts");
+    for i in 0..10 {
+        let started = Instant::now();
+        let (status, body) = poster
+            .post(
+                &url,
+                json!({"parent_id": root, "body": format!("Bericht {i} terwijl Redis hangt.")}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a post took {:?} while Redis hung",
+            started.elapsed()
+        );
+    }
+    // Readiness stays 200 (every node still serves its own clients) and says the bus is
+    // degraded once Redis missed its once-a-second exchange.
+    for port in [port_a, port_b] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let started = Instant::now();
+            let r = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+                .await
+                .expect("readyz");
+            assert!(started.elapsed() < Duration::from_secs(1));
+            assert_eq!(
+                r.status(),
+                reqwest::StatusCode::OK,
+                "a hung Redis fails no node"
+            );
+            let body: Value = r.json().await.expect("json");
+            if body["bus"] == "degraded" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never reported degraded: {body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // The viewer on the other node gets every event through the sweep of log heads.
+    let mut seen = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        collect_until(&mut ws, start + 10, &mut seen),
+    )
+    .await
+    .expect("the viewer on node B catches up while Redis hangs");
+    signal(&redis, "-CONT");
+    for i in 10..15 {
+        poster
+            .post(
+                &url,
+                json!({"parent_id": root, "body": format!("Bericht {i} na Redis.")}),
+            )
+            .await;
+    }
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        collect_until(&mut ws, start + 15, &mut seen),
+    )
+    .await
+    .expect("and after Redis answers again");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = reqwest::get(format!("http://127.0.0.1:{port_b}/readyz"))
+            .await
+            .expect("readyz");
+        let body: Value = r.json().await.expect("json");
+        if body["bus"] == "ok" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the bus never recovered: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let expected: Vec<i64> = (start + 1..=start + 15).collect();
+    assert_eq!(seen, expected, "every event exactly once, in order");
+    drop(redis);
+    drop_pg_database(db_name);
+}
