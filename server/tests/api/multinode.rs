@@ -357,3 +357,70 @@ async fn a_hung_redis_slows_no_request_and_loses_no_event() {
     drop(redis);
     drop_pg_database(db_name);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_on_one_node_closes_the_panelist_s_socket_on_another() {
+    let (db_url, db_name) = create_pg_database().await;
+    let redis_port = free_port();
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let redis = start_redis(redis_port);
+    wait_for_redis(redis_port).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let _a = start_node(&db_url, &redis_url, port_a, true);
+    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
+    let _b = start_node(&db_url, &redis_url, port_b, false);
+    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let resident = panelist(port_b, "UTRE-CHTP-ANEL4").await;
+    let (_, cases) = resident.get("/api/v1/cases").await;
+    let case = cases
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
+        .and_then(|c| c["id"].as_i64())
+        .expect("an open demo case");
+    let (_, thread) = resident.get(&format!("/api/v1/cases/{case}/posts")).await;
+    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
+    let mut ws = resident.ws_with_origin(None).await.expect("ws");
+    ws.subscribe(case, 0).await;
+    let (_, held) = resident
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"parent_id": root, "body": "Bel me op 06-12345678, dan leg ik het uit."}),
+        )
+        .await;
+    assert_eq!(held["status"], "pending", "{held}");
+    let mut moderator = client(port_a);
+    moderator
+        .login(
+            "/api/v1/auth/login",
+            json!({"email": "moderator@utrecht.demo", "password": "beraad-demo-2026"}),
+        )
+        .await;
+    let (_, queue) = moderator
+        .get("/api/v1/moderation/utrecht/queue?kind=pending")
+        .await;
+    let item = queue["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["post"]["id"] == held["id"]))
+        .cloned()
+        .expect("the held post in the queue on node A");
+    let (status, body) = moderator
+        .post(
+            &format!(
+                "/api/v1/moderation/panelists/{}/suspend",
+                item["panelist_id"]
+            ),
+            json!({"hours": 24, "reason": "herhaald persoonsgegevens"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let closed = tokio::time::timeout(Duration::from_millis(1500), async {
+        while ws.next_raw().await.is_some() {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the socket on node B was still open 1.5 s later"
+    );
+    drop(redis);
+    drop_pg_database(db_name);
+}
