@@ -160,6 +160,8 @@ pub struct ServeArgs {
     /// Largest number of database connections.
     #[arg(long, env = "BERAAD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     db_max_connections: u32,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Login attempts allowed per minute from one address.
     #[arg(long, env = "BERAAD_LOGIN_PER_IP_PER_MINUTE", default_value_t = 10)]
     login_per_ip_per_minute: u32,
@@ -174,6 +176,107 @@ pub struct ServeArgs {
     /// `/metrics` answers 404.
     #[arg(long, env = "BERAAD_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+}
+
+/// Caps and time-outs of the door (defaults: [`http::ServerLimits::default`]).
+#[derive(Args, Debug, Clone)]
+struct LimitArgs {
+    /// Open connections in all (WebSockets included); keep it under the open-file limit.
+    #[arg(long, env = "BERAAD_MAX_CONNECTIONS", default_value_t = http::ServerLimits::default().max_connections)]
+    max_connections: usize,
+    /// Open connections from one client address (IPv6: per /64); not applied to the
+    /// proxies in BERAAD_TRUSTED_PROXIES, which carry many clients.
+    #[arg(long, env = "BERAAD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = http::ServerLimits::default().max_connections_per_address)]
+    max_connections_per_address: usize,
+    /// Open WebSockets per session.
+    #[arg(long, env = "BERAAD_SOCKETS_PER_SESSION", default_value_t = http::ServerLimits::default().sockets_per_session)]
+    sockets_per_session: usize,
+    /// Open WebSockets per client address.
+    #[arg(long, env = "BERAAD_SOCKETS_PER_ADDRESS", default_value_t = http::ServerLimits::default().sockets_per_address)]
+    sockets_per_address: usize,
+    /// Topics one WebSocket may follow at once.
+    #[arg(long, env = "BERAAD_TOPICS_PER_SOCKET", default_value_t = http::ServerLimits::default().topics_per_socket)]
+    topics_per_socket: usize,
+    /// Seconds a connection has to send a request's headers (also the keep-alive idle time).
+    #[arg(long, env = "BERAAD_HEADER_READ_TIMEOUT_SECS", default_value_t = http::ServerLimits::default().header_read_timeout.as_secs())]
+    header_read_timeout_secs: u64,
+    /// Seconds from a request's headers to its answer.
+    #[arg(long, env = "BERAAD_REQUEST_TIMEOUT_SECS", default_value_t = http::ServerLimits::default().request_timeout.as_secs())]
+    request_timeout_secs: u64,
+    /// Seconds a WebSocket write may take before the client counts as not keeping up.
+    #[arg(long, env = "BERAAD_SOCKET_WRITE_TIMEOUT_SECS", default_value_t = http::ServerLimits::default().socket_write_timeout.as_secs())]
+    socket_write_timeout_secs: u64,
+    /// Seconds open requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "BERAAD_SHUTDOWN_TIMEOUT_SECS", default_value_t = http::ServerLimits::default().shutdown_timeout.as_secs())]
+    shutdown_timeout_secs: u64,
+}
+
+impl LimitArgs {
+    /// The limits, each checked to be at least 1.
+    fn limits(&self) -> anyhow::Result<http::ServerLimits> {
+        let counts = [
+            ("BERAAD_MAX_CONNECTIONS", self.max_connections),
+            (
+                "BERAAD_MAX_CONNECTIONS_PER_ADDRESS",
+                self.max_connections_per_address,
+            ),
+            ("BERAAD_SOCKETS_PER_SESSION", self.sockets_per_session),
+            ("BERAAD_SOCKETS_PER_ADDRESS", self.sockets_per_address),
+            ("BERAAD_TOPICS_PER_SOCKET", self.topics_per_socket),
+        ];
+        let secs = [
+            (
+                "BERAAD_HEADER_READ_TIMEOUT_SECS",
+                self.header_read_timeout_secs,
+            ),
+            ("BERAAD_REQUEST_TIMEOUT_SECS", self.request_timeout_secs),
+            (
+                "BERAAD_SOCKET_WRITE_TIMEOUT_SECS",
+                self.socket_write_timeout_secs,
+            ),
+            ("BERAAD_SHUTDOWN_TIMEOUT_SECS", self.shutdown_timeout_secs),
+        ];
+        for (name, value) in counts.map(|(n, v)| (n, v as u64)).iter().chain(&secs) {
+            if *value == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        Ok(http::ServerLimits {
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            sockets_per_session: self.sockets_per_session,
+            sockets_per_address: self.sockets_per_address,
+            topics_per_socket: self.topics_per_socket,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            socket_write_timeout: Duration::from_secs(self.socket_write_timeout_secs),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+        })
+    }
+}
+
+/// Warns when `max_connections` could run the process out of file descriptors (Linux:
+/// the soft limit in `/proc/self/limits`), which would make accepting fail for everyone.
+fn check_open_files(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<usize>().ok());
+    // The database pool, the listener, logs and Redis need a few more.
+    if let Some(soft) = soft
+        && max_connections + 256 > soft
+    {
+        tracing::warn!(
+            max_connections,
+            open_files_limit = soft,
+            "BERAAD_MAX_CONNECTIONS is close to or above the open-file limit; raise the \
+             limit (LimitNOFILE) or lower BERAAD_MAX_CONNECTIONS"
+        );
+    }
 }
 
 fn check_database_url(url: &str) -> anyhow::Result<()> {
@@ -370,6 +473,7 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     for o in &args.allowed_origins {
         allowed_origins.push(origin_of(o.trim()).context("BERAAD_ALLOWED_ORIGINS")?);
     }
+    let limits = args.limits.limits()?;
     if args.trust_proxy {
         bail!(
             "BERAAD_TRUST_PROXY is replaced by BERAAD_TRUSTED_PROXIES, the addresses of the \
@@ -421,6 +525,7 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         redis,
         service: service.clone(),
         settings: Arc::new(HttpSettings {
+            limits,
             allowed_origins,
             secure_cookies: public_url.starts_with("https://"),
             trusted_proxies,
@@ -431,6 +536,7 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let server = http::Server::bind(&bind.to_string(), state)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
+    check_open_files(limits.max_connections);
     let housekeeping = http::spawn_housekeeping(service, Duration::from_secs(5));
     let addr = server.local_addr()?;
     tracing::info!(%addr, engine = ?store.engine(), "beraad listening");

@@ -26,8 +26,9 @@ export function showState(el, name, key) {
 /**
  * Follows a topic over `/api/v1/ws`: sends `subscription()` on every (re)connect, hands
  * each message to `onMessage(msg, socket)`, shows the state on `stateEl` (if any) and
- * reconnects with jittered exponential backoff, unless `onMessage` set the state to
- * `offline` before closing.
+ * reconnects with jittered exponential backoff (from 1 s, doubling up to 30 s; spread
+ * over 4 s more after a server restart, close code 1012 or 1001), unless `onMessage` set
+ * the state to `offline` before closing.
  */
 export function follow({ stateEl = null, subscription, onMessage }) {
   if (!("WebSocket" in window)) return;
@@ -44,12 +45,25 @@ export function follow({ stateEl = null, subscription, onMessage }) {
         retry = 1000;
         showState(stateEl, "online", "online");
       }
+      // The server cannot reach its database for a moment: ask again after the
+      // suggested wait, on the same connection.
+      if (msg.type === "error" && msg.code === "unavailable") {
+        showState(stateEl, "reconnecting", "reconnecting");
+        const wait = (msg.retry_after || 2) * 1000 + Math.random() * 500;
+        window.setTimeout(() => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(subscription()));
+        }, wait);
+        return;
+      }
       onMessage(msg, socket);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (stateEl?.dataset.state === "offline") return;
       showState(stateEl, "reconnecting", "reconnecting");
-      window.setTimeout(connect, retry + Math.random() * 500);
+      // A server that restarts (1012) or goes away (1001) closes every socket at once:
+      // spread those reconnects over a few seconds so they do not arrive all together.
+      const spread = event.code === 1012 || event.code === 1001 ? 4000 : 500;
+      window.setTimeout(connect, retry + Math.random() * spread);
       retry = Math.min(retry * 2, 30000);
     });
   };

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod pages;
 pub mod routes;
+pub mod server;
 pub mod ws;
 
 use std::sync::Arc;
@@ -23,10 +24,8 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 use self::error::ApiError;
+pub use self::server::{Server, ServerLimits};
 use crate::service::Service;
-
-/// Kernel send buffer of each accepted socket.
-const SEND_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Largest request body accepted (64 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,6 +40,8 @@ pub struct HttpSettings {
     pub secure_cookies: bool,
     /// The proxies whose `X-Forwarded-For` is believed (none: the peer is the client).
     pub trusted_proxies: extract::TrustedProxies,
+    /// Caps on connections, sockets and topics, and the door's time-outs.
+    pub limits: ServerLimits,
     /// Whether answers carry `Strict-Transport-Security` (the public address is https).
     pub hsts: bool,
     /// Bearer token that `/metrics` requires; without one `/metrics` answers 404.
@@ -154,50 +155,6 @@ async fn origin_guard(State(state): State<AppState>, req: Request, next: Next) -
     next.run(req).await
 }
 
-/// A bound server, ready to run.
-pub struct Server {
-    listener: tokio::net::TcpListener,
-    app: Router,
-}
-
-impl Server {
-    /// Binds `addr` (port 0 picks a free port).
-    pub async fn bind(addr: &str, state: AppState) -> std::io::Result<Server> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        Ok(Server {
-            listener,
-            app: router(state),
-        })
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// Serves until `shutdown` completes, then lets open requests finish.
-    pub async fn run(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        use axum::serve::ListenerExt;
-        let listener = self.listener.tap_io(|tcp| {
-            // Live frames are small: send them at once rather than wait to coalesce.
-            let _ = tcp.set_nodelay(true);
-            // A modest send buffer makes a client that stops reading show up as a full
-            // outbox within seconds instead of after megabytes of kernel buffering.
-            let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES);
-        });
-        axum::serve(
-            listener,
-            self.app
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-    }
-}
-
 /// Waits for SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -218,7 +175,7 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: finishing open requests");
+    tracing::info!("shutdown signal received");
 }
 
 /// Runs housekeeping every `every` until the process ends.

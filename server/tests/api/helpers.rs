@@ -145,6 +145,7 @@ pub async fn spawn_app_on(
         // Tests stand in for a proxy on this machine and name clients in
         // X-Forwarded-For.
         trusted_proxies: beraad::http::extract::TrustedProxies::loopback(),
+        limits: beraad::http::ServerLimits::default(),
         hsts: false,
         metrics_token: None,
     };

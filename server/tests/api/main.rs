@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod concurrency;
 mod crash;
+mod door;
 mod fuzz;
 mod idempotency;
 mod leaks;

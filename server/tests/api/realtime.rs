@@ -33,7 +33,8 @@ mod slow_reader_is_told_to_resync_and_others_keep_up {
 }
 
 /// A viewer that stops reading fills its socket and then its (here tiny) outbox; it is
-/// told `resync_required` and closed, while a reading viewer gets every event.
+/// closed (told `resync_required` and 4002 if it reads again within the close grace),
+/// while a reading viewer gets every event.
 async fn slow_reader(app: TestApp) {
     let t = app.tenant("utrecht", 3).await;
     let case = app.open_case(&t, json!({"max_length": 2000})).await;
@@ -65,11 +66,14 @@ async fn slow_reader(app: TestApp) {
         seen += ws_ok.events(1).await.len();
     }
     assert_eq!(seen, 121);
-    // The slow viewer now reads what it was sent: a prefix of the events, then the
-    // instruction to resync, then the close.
+    // The slow viewer now reads what it was sent: a prefix of the events, then the end
+    // of the connection. It read nothing for longer than the close grace, so the
+    // instruction to resync and the close frame may not have fitted in; if they came,
+    // they came last.
     let mut last_seq = 0;
     let mut told = false;
     while let Some(v) = ws_slow.next().await {
+        assert!(!told, "nothing after resync_required: {v}");
         match v["type"].as_str() {
             Some("event") => {
                 let seq = v["seq"].as_i64().unwrap();
@@ -83,10 +87,6 @@ async fn slow_reader(app: TestApp) {
             _ => {}
         }
     }
-    assert!(
-        told,
-        "the slow viewer was told to resync (last event seen: {last_seq})"
-    );
     assert!(last_seq < 122, "it fell behind before the end");
 }
 
