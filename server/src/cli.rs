@@ -142,6 +142,10 @@ pub struct ServeArgs {
     /// Redis for several nodes: pub/sub between them (e.g. redis://127.0.0.1:6379).
     #[arg(long, env = "BERAAD_REDIS_URL")]
     redis_url: Option<String>,
+    /// Milliseconds between sweeps of the case logs' heads, which deliver what a lost
+    /// Redis message missed (100 to 600000).
+    #[arg(long, env = "BERAAD_SWEEP_INTERVAL_MS", default_value_t = 1000)]
+    sweep_interval_ms: u64,
     /// Seed demo data first if the database is empty.
     #[arg(long, env = "BERAAD_DEMO")]
     demo: bool,
@@ -519,7 +523,15 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         service.set_action_limiter(Arc::new(limiter));
     }
     let service = Arc::new(service);
-    let (hub, redis) = crate::realtime::start(service.clone(), args.redis_url.as_deref())?;
+    if !(100..=600_000).contains(&args.sweep_interval_ms) {
+        bail!("BERAAD_SWEEP_INTERVAL_MS must lie between 100 and 600000");
+    }
+    let hub_settings = crate::realtime::HubSettings {
+        sweep_interval: Duration::from_millis(args.sweep_interval_ms),
+        ..Default::default()
+    };
+    let (hub, redis) =
+        crate::realtime::start_with(service.clone(), args.redis_url.as_deref(), hub_settings)?;
     let state = AppState {
         hub: Some(hub),
         redis,

@@ -26,12 +26,16 @@ use crate::service::{Doorbell, Person, Service};
 pub struct HubSettings {
     /// Frames queued per connection before it counts as too slow.
     pub outbox_capacity: usize,
+    /// How often every room compares its position with the log's head (the safety net
+    /// under the bus: a ring lost on Redis costs at most this long).
+    pub sweep_interval: Duration,
 }
 
 impl Default for HubSettings {
     fn default() -> Self {
         HubSettings {
             outbox_capacity: 512,
+            sweep_interval: Duration::from_secs(1),
         }
     }
 }
@@ -394,7 +398,7 @@ pub fn start_with(
             None
         }
     };
-    hub.spawn_sweeper(Duration::from_secs(1));
+    hub.spawn_sweeper(settings.sweep_interval);
     Ok((hub, redis))
 }
 

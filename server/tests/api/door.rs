@@ -207,7 +207,10 @@ async fn lagging_reader_that_reads_again_is_told_to_resync_with_4002() {
         rate_limits: RateLimits::unlimited(),
         ..ServiceSettings::default()
     };
-    let hub = HubSettings { outbox_capacity: 8 };
+    let hub = HubSettings {
+        outbox_capacity: 8,
+        ..HubSettings::default()
+    };
     let app = spawn_app_with_http(Engine::Sqlite, hub, settings, |http| {
         http.trusted_proxies = beraad::http::extract::TrustedProxies::none();
     })

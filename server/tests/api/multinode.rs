@@ -78,7 +78,19 @@ fn start_node(db_url: &str, redis_url: &str, port: u16, demo: bool) -> Proc {
 /// Starts `beraad serve` on `db_url` (and Redis, if given) at `port`, with the demo
 /// seeded when `demo`, and without per-panelist rate limits.
 pub fn start_beraad(db_url: &str, redis_url: Option<&str>, port: u16, demo: bool) -> Proc {
+    start_beraad_with(db_url, redis_url, port, demo, &[])
+}
+
+/// [`start_beraad`] with further environment settings.
+pub fn start_beraad_with(
+    db_url: &str,
+    redis_url: Option<&str>,
+    port: u16,
+    demo: bool,
+    env: &[(&str, &str)],
+) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_beraad"));
+    cmd.envs(env.iter().copied());
     if let Some(url) = redis_url {
         cmd.env("BERAAD_REDIS_URL", url);
     }
@@ -421,6 +433,67 @@ async fn a_suspension_on_one_node_closes_the_panelist_s_socket_on_another() {
         closed.is_ok(),
         "the socket on node B was still open 1.5 s later"
     );
+    drop(redis);
+    drop_pg_database(db_name);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_the_sweep() {
+    let (db_url, db_name) = create_pg_database().await;
+    let redis_port = free_port();
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let mut redis = Some(start_redis(redis_port));
+    wait_for_redis(redis_port).await;
+    // A sweep every ten minutes: within this test only Redis can carry a ring.
+    let slow_sweep = [("BERAAD_SWEEP_INTERVAL_MS", "600000")];
+    let (port_a, port_b) = (free_port(), free_port());
+    let _a = start_beraad_with(&db_url, Some(&redis_url), port_a, true, &slow_sweep);
+    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
+    let _b = start_beraad_with(&db_url, Some(&redis_url), port_b, false, &slow_sweep);
+    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
+    let (_, cases) = poster.get("/api/v1/cases").await;
+    let case = cases
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
+        .and_then(|c| c["id"].as_i64())
+        .expect("an open demo case");
+    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
+    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
+    let (_, view) = poster.get(&format!("/api/v1/cases/{case}")).await;
+    let start = view["event_seq"].as_i64().expect("head");
+    let viewer = panelist(port_b, "UTRE-CHTP-ANEL3").await;
+    let mut ws = viewer.ws_with_origin(None).await.expect("ws");
+    ws.subscribe(case, start).await;
+    // Node B must follow the case on Redis before the first post.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let url = format!("/api/v1/cases/{case}/posts");
+    let post = |i: usize| json!({"parent_id": root, "body": format!("Bericht {i} over de bus.")});
+
+    // 1. Redis carries the ring: the viewer on B has the post within two seconds.
+    poster.post(&url, post(0)).await;
+    let mut seen = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        collect_until(&mut ws, start + 1, &mut seen),
+    )
+    .await
+    .expect("delivered through Redis");
+    // 2. Without Redis, and with the sweep far away, nothing reaches B.
+    drop(redis.take());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    poster.post(&url, post(1)).await;
+    ws.quiet(2000).await;
+    // 3. Redis returns: the bus reconnects, rings every room, and B catches up.
+    redis = Some(start_redis(redis_port));
+    wait_for_redis(redis_port).await;
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        collect_until(&mut ws, start + 2, &mut seen),
+    )
+    .await
+    .expect("caught up after the bus reconnected");
+    assert_eq!(seen, vec![start + 1, start + 2]);
     drop(redis);
     drop_pg_database(db_name);
 }

@@ -19,7 +19,10 @@ mod slow_reader_is_told_to_resync_and_others_keep_up {
 
     use crate::helpers::{Engine, spawn_app_with};
 
-    const SMALL: HubSettings = HubSettings { outbox_capacity: 8 };
+    const SMALL: HubSettings = HubSettings {
+        outbox_capacity: 8,
+        sweep_interval: std::time::Duration::from_secs(1),
+    };
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
