@@ -59,6 +59,12 @@ export function follow({ stateEl = null, subscription, onMessage }) {
     });
     socket.addEventListener("close", (event) => {
       if (stateEl?.dataset.state === "offline") return;
+      // The session ended (logout elsewhere, a password change, a suspension): trying
+      // again cannot help; the page still works and says how to go on.
+      if (event.code === 4001) {
+        showState(stateEl, "offline", "session_ended");
+        return;
+      }
       showState(stateEl, "reconnecting", "reconnecting");
       // A server that restarts (1012) or goes away (1001) closes every socket at once:
       // spread those reconnects over a few seconds so they do not arrive all together.
