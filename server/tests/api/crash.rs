@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Client, create_pg_database, drop_pg_database};
-use crate::multinode::{client, free_port, panelist, start_beraad, wait_until_ready};
+use crate::multinode::{
+    client, free_port, open_demo_case, panelist, start_beraad, wait_until_ready,
+};
 
 /// The same person on another port (the session lives in the database).
 fn moved(c: &Client, port: u16) -> Client {
@@ -137,16 +139,7 @@ async fn crash_under_load(db_url: &str, engine: &str) {
     let mut node = start_beraad(db_url, None, port, true);
     wait_until_ready(&format!("http://127.0.0.1:{port}"), "node").await;
     let poster = panelist(port, "UTRE-CHTP-ANEL2").await;
-    let (_, cases) = poster.get("/api/v1/cases").await;
-    let case = cases
-        .as_array()
-        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
-        .and_then(|c| c["id"].as_i64())
-        .expect("an open demo case");
-    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
-    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
-    let (_, view) = poster.get(&format!("/api/v1/cases/{case}")).await;
-    let start = view["event_seq"].as_i64().expect("head");
+    let (case, root, start) = open_demo_case(&poster).await;
 
     let viewer = panelist(port, "UTRE-CHTP-ANEL3").await;
     let mut ws = viewer.ws_with_origin(None).await.expect("ws");

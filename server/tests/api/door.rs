@@ -4,7 +4,7 @@
 //! are refused by caps and time-outs while a newcomer still logs in.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -20,6 +20,7 @@ use beraad::service::ServiceSettings;
 use beraad::service::ratelimit::RateLimits;
 
 use crate::helpers::{Client, Engine, TestApp, spawn_app_with_http};
+use crate::multinode::{Proc, free_port, panelist};
 
 type RawWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
@@ -325,42 +326,6 @@ async fn lagging_reader_that_reads_again_is_told_to_resync_with_4002() {
 }
 
 // --- 2. SIGTERM ------------------------------------------------------------------------
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn client(port: u16) -> Client {
-    Client {
-        http: reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("client"),
-        base: format!("http://127.0.0.1:{port}"),
-        ws_url: format!("ws://127.0.0.1:{port}/api/v1/ws"),
-        csrf: None,
-        session_cookie: None,
-    }
-}
-
-async fn panelist(port: u16, code: &str) -> Client {
-    let mut c = client(port);
-    c.login("/api/v1/auth/invite", json!({"code": code})).await;
-    c
-}
 
 /// Viewers are closed with 1012 at once, a request whose body is still arriving is
 /// answered, a connection that never finishes its request does not hold the process up

@@ -126,6 +126,21 @@ pub async fn panelist(port: u16, code: &str) -> Client {
     c
 }
 
+/// The demo's first open case as `who` sees it: its id, the first post of its thread and
+/// the head of its event log.
+pub async fn open_demo_case(who: &Client) -> (i64, i64, i64) {
+    let (_, cases) = who.get("/api/v1/cases").await;
+    let case = cases
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
+        .and_then(|c| c["id"].as_i64())
+        .expect("an open demo case");
+    let (_, thread) = who.get(&format!("/api/v1/cases/{case}/posts")).await;
+    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
+    let (_, view) = who.get(&format!("/api/v1/cases/{case}")).await;
+    (case, root, view["event_seq"].as_i64().expect("head"))
+}
+
 /// Reads events until the viewer has seen `head`; returns the sequence numbers seen.
 async fn collect_until(ws: &mut Ws, head: i64, seen: &mut Vec<i64>) {
     while seen.last().copied().unwrap_or(0) < head {
@@ -151,16 +166,7 @@ async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
 
     // The demo's first Utrecht panelist posts on node A, into an open case's thread.
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
-    let (_, cases) = poster.get("/api/v1/cases").await;
-    let case = cases
-        .as_array()
-        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
-        .and_then(|c| c["id"].as_i64())
-        .expect("an open demo case");
-    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
-    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
-    let (_, case_view) = poster.get(&format!("/api/v1/cases/{case}")).await;
-    let start = case_view["event_seq"].as_i64().expect("head");
+    let (case, root, start) = open_demo_case(&poster).await;
 
     // Viewers: two on node B, one on node A.
     let mut viewers = Vec::new();
@@ -274,16 +280,7 @@ async fn a_hung_redis_slows_no_request_and_loses_no_event() {
     let _b = start_node(&db_url, &redis_url, port_b, false);
     wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
-    let (_, cases) = poster.get("/api/v1/cases").await;
-    let case = cases
-        .as_array()
-        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
-        .and_then(|c| c["id"].as_i64())
-        .expect("an open demo case");
-    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
-    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
-    let (_, view) = poster.get(&format!("/api/v1/cases/{case}")).await;
-    let start = view["event_seq"].as_i64().expect("head");
+    let (case, root, start) = open_demo_case(&poster).await;
     let viewer = panelist(port_b, "UTRE-CHTP-ANEL3").await;
     let mut ws = viewer.ws_with_origin(None).await.expect("ws");
     ws.subscribe(case, start).await;
@@ -383,14 +380,7 @@ async fn a_suspension_on_one_node_closes_the_panelist_s_socket_on_another() {
     let _b = start_node(&db_url, &redis_url, port_b, false);
     wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
     let resident = panelist(port_b, "UTRE-CHTP-ANEL4").await;
-    let (_, cases) = resident.get("/api/v1/cases").await;
-    let case = cases
-        .as_array()
-        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
-        .and_then(|c| c["id"].as_i64())
-        .expect("an open demo case");
-    let (_, thread) = resident.get(&format!("/api/v1/cases/{case}/posts")).await;
-    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
+    let (case, root, _) = open_demo_case(&resident).await;
     let mut ws = resident.ws_with_origin(None).await.expect("ws");
     ws.subscribe(case, 0).await;
     let (_, held) = resident
@@ -452,16 +442,7 @@ async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_th
     let _b = start_beraad_with(&db_url, Some(&redis_url), port_b, false, &slow_sweep);
     wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
-    let (_, cases) = poster.get("/api/v1/cases").await;
-    let case = cases
-        .as_array()
-        .and_then(|l| l.iter().find(|c| c["status"] == "open"))
-        .and_then(|c| c["id"].as_i64())
-        .expect("an open demo case");
-    let (_, thread) = poster.get(&format!("/api/v1/cases/{case}/posts")).await;
-    let root = thread["posts"][0]["id"].as_i64().expect("a demo post");
-    let (_, view) = poster.get(&format!("/api/v1/cases/{case}")).await;
-    let start = view["event_seq"].as_i64().expect("head");
+    let (case, root, start) = open_demo_case(&poster).await;
     let viewer = panelist(port_b, "UTRE-CHTP-ANEL3").await;
     let mut ws = viewer.ws_with_origin(None).await.expect("ws");
     ws.subscribe(case, start).await;
