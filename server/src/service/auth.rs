@@ -302,12 +302,6 @@ impl Service {
         })
     }
 
-    /// Whether a session behind an open connection still holds: not ended, not expired,
-    /// and its panelist not suspended.
-    pub async fn session_still_valid(&self, session_id: i64, actor: &Actor) -> Result<bool> {
-        Ok(self.current_actor(session_id, actor).await?.is_some())
-    }
-
     /// Changes the signed-in staff member's password after checking the current one, and
     /// ends their other sessions (a password change is how one locks out a lost device).
     /// The new password is the holder's own from now on (`password_chosen_at`), which

@@ -428,6 +428,29 @@ impl Client {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// As a moderator of utrecht: suspends the author of a held post (found in the
+    /// held queue) for a day, and asserts it worked.
+    pub async fn suspend_author_of(&self, held: &Value) {
+        let (_, queue) = self
+            .get("/api/v1/moderation/utrecht/queue?kind=pending")
+            .await;
+        let item = queue["items"]
+            .as_array()
+            .and_then(|l| l.iter().find(|i| i["post"]["id"] == held["id"]))
+            .cloned()
+            .unwrap_or_else(|| panic!("held post {} in the queue: {queue}", held["id"]));
+        let (status, body) = self
+            .post(
+                &format!(
+                    "/api/v1/moderation/panelists/{}/suspend",
+                    item["panelist_id"]
+                ),
+                json!({"hours": 24, "reason": "herhaald persoonsgegevens"}),
+            )
+            .await;
+        assert!(status.is_success(), "{status} {body}");
+    }
+
     /// A GET whose answer is not JSON (CSV, JSON Lines): status and text.
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
         let resp = self
@@ -542,6 +565,14 @@ impl Ws {
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => None,
             Some(Ok(m)) => Some(m),
         }
+    }
+
+    /// Whether the socket closes (a close frame or end of stream) within `ms`.
+    pub async fn closed_within(&mut self, ms: u64) -> bool {
+        let wait = std::time::Duration::from_millis(ms);
+        tokio::time::timeout(wait, async { while self.next_raw().await.is_some() {} })
+            .await
+            .is_ok()
     }
 
     /// The next message of type `kind`, skipping presence updates.

@@ -71,8 +71,63 @@ async fn wait_for_redis(port: u16) {
     }
 }
 
-fn start_node(db_url: &str, redis_url: &str, port: u16, demo: bool) -> Proc {
-    start_beraad(db_url, Some(redis_url), port, demo)
+/// Two `beraad` nodes on one fresh PostgreSQL database with a Redis of the test's own
+/// between them; node A seeds the demo. Dropping it stops them and drops the database.
+struct TwoNodes {
+    port_a: u16,
+    port_b: u16,
+    redis_port: u16,
+    redis: Option<Proc>,
+    nodes: Option<(Proc, Proc)>,
+    db_name: String,
+}
+
+impl TwoNodes {
+    /// Starts Redis and both nodes (with `env` set on each) and waits until both are ready.
+    async fn start(env: &[(&str, &str)]) -> TwoNodes {
+        let (db_url, db_name) = create_pg_database().await;
+        let redis_port = free_port();
+        let redis_url = format!("redis://127.0.0.1:{redis_port}");
+        let redis = start_redis(redis_port);
+        wait_for_redis(redis_port).await;
+        let (port_a, port_b) = (free_port(), free_port());
+        let a = start_beraad_with(&db_url, Some(&redis_url), port_a, true, env);
+        wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
+        let b = start_beraad_with(&db_url, Some(&redis_url), port_b, false, env);
+        wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+        TwoNodes {
+            port_a,
+            port_b,
+            redis_port,
+            redis: Some(redis),
+            nodes: Some((a, b)),
+            db_name,
+        }
+    }
+
+    /// The running Redis.
+    fn redis(&self) -> &Proc {
+        self.redis.as_ref().expect("redis running")
+    }
+
+    /// Stops Redis (the process is killed).
+    fn stop_redis(&mut self) {
+        self.redis = None;
+    }
+
+    /// Starts Redis again on its port.
+    async fn start_redis(&mut self) {
+        self.redis = Some(start_redis(self.redis_port));
+        wait_for_redis(self.redis_port).await;
+    }
+}
+
+impl Drop for TwoNodes {
+    fn drop(&mut self) {
+        self.nodes = None;
+        self.redis = None;
+        drop_pg_database(std::mem::take(&mut self.db_name));
+    }
 }
 
 /// Starts `beraad serve` on `db_url` (and Redis, if given) at `port`, with the demo
@@ -153,16 +208,8 @@ async fn collect_until(ws: &mut Ws, head: i64, seen: &mut Vec<i64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
-    let (db_url, db_name) = create_pg_database().await;
-    let redis_port = free_port();
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let mut redis = Some(start_redis(redis_port));
-    wait_for_redis(redis_port).await;
-    let (port_a, port_b) = (free_port(), free_port());
-    let _a = start_node(&db_url, &redis_url, port_a, true);
-    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
-    let _b = start_node(&db_url, &redis_url, port_b, false);
-    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let mut nodes = TwoNodes::start(&[]).await;
+    let (port_a, port_b) = (nodes.port_a, nodes.port_b);
 
     // The demo's first Utrecht panelist posts on node A, into an open case's thread.
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
@@ -219,12 +266,11 @@ async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
     }
 
     // 2. Redis stops mid-stream; posting goes on; Redis comes back; posting goes on.
-    drop(redis.take());
+    nodes.stop_redis();
     for i in 5..15 {
         poster.post(&url, reply(i)).await;
     }
-    redis = Some(start_redis(redis_port));
-    wait_for_redis(redis_port).await;
+    nodes.start_redis().await;
     for i in 15..25 {
         poster.post(&url, reply(i)).await;
     }
@@ -254,8 +300,6 @@ async fn two_nodes_deliver_every_event_once_across_a_redis_restart() {
     let e = ws.next_of("event").await;
     assert_eq!(e["seq"], last + 1);
     assert_eq!(e["post"]["body"], "Bericht 25 van node A.");
-    drop(redis);
-    drop_pg_database(db_name);
 }
 
 /// Sends SIGSTOP or SIGCONT to a process.
@@ -269,16 +313,8 @@ fn signal(p: &Proc, sig: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_redis_slows_no_request_and_loses_no_event() {
-    let (db_url, db_name) = create_pg_database().await;
-    let redis_port = free_port();
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let redis = start_redis(redis_port);
-    wait_for_redis(redis_port).await;
-    let (port_a, port_b) = (free_port(), free_port());
-    let _a = start_node(&db_url, &redis_url, port_a, true);
-    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
-    let _b = start_node(&db_url, &redis_url, port_b, false);
-    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let nodes = TwoNodes::start(&[]).await;
+    let (port_a, port_b) = (nodes.port_a, nodes.port_b);
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
     let (case, root, start) = open_demo_case(&poster).await;
     let viewer = panelist(port_b, "UTRE-CHTP-ANEL3").await;
@@ -286,7 +322,7 @@ async fn a_hung_redis_slows_no_request_and_loses_no_event() {
     ws.subscribe(case, start).await;
 
     // Redis stops answering (SIGSTOP), without closing its connections.
-    signal(&redis, "-STOP");
+    signal(nodes.redis(), "-STOP");
     let url = format!("/api/v1/cases/{case}/posts");
     for i in 0..10 {
         let started = Instant::now();
@@ -334,7 +370,7 @@ async fn a_hung_redis_slows_no_request_and_loses_no_event() {
     )
     .await
     .expect("the viewer on node B catches up while Redis hangs");
-    signal(&redis, "-CONT");
+    signal(nodes.redis(), "-CONT");
     for i in 10..15 {
         poster
             .post(
@@ -363,22 +399,12 @@ async fn a_hung_redis_slows_no_request_and_loses_no_event() {
     }
     let expected: Vec<i64> = (start + 1..=start + 15).collect();
     assert_eq!(seen, expected, "every event exactly once, in order");
-    drop(redis);
-    drop_pg_database(db_name);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspension_on_one_node_closes_the_panelist_s_socket_on_another() {
-    let (db_url, db_name) = create_pg_database().await;
-    let redis_port = free_port();
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let redis = start_redis(redis_port);
-    wait_for_redis(redis_port).await;
-    let (port_a, port_b) = (free_port(), free_port());
-    let _a = start_node(&db_url, &redis_url, port_a, true);
-    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
-    let _b = start_node(&db_url, &redis_url, port_b, false);
-    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let nodes = TwoNodes::start(&[]).await;
+    let (port_a, port_b) = (nodes.port_a, nodes.port_b);
     let resident = panelist(port_b, "UTRE-CHTP-ANEL4").await;
     let (case, root, _) = open_demo_case(&resident).await;
     let mut ws = resident.ws_with_origin(None).await.expect("ws");
@@ -397,50 +423,18 @@ async fn a_suspension_on_one_node_closes_the_panelist_s_socket_on_another() {
             json!({"email": "moderator@utrecht.demo", "password": "beraad-demo-2026"}),
         )
         .await;
-    let (_, queue) = moderator
-        .get("/api/v1/moderation/utrecht/queue?kind=pending")
-        .await;
-    let item = queue["items"]
-        .as_array()
-        .and_then(|l| l.iter().find(|i| i["post"]["id"] == held["id"]))
-        .cloned()
-        .expect("the held post in the queue on node A");
-    let (status, body) = moderator
-        .post(
-            &format!(
-                "/api/v1/moderation/panelists/{}/suspend",
-                item["panelist_id"]
-            ),
-            json!({"hours": 24, "reason": "herhaald persoonsgegevens"}),
-        )
-        .await;
-    assert!(status.is_success(), "{status} {body}");
-    let closed = tokio::time::timeout(Duration::from_millis(1500), async {
-        while ws.next_raw().await.is_some() {}
-    })
-    .await;
+    moderator.suspend_author_of(&held).await;
     assert!(
-        closed.is_ok(),
+        ws.closed_within(1500).await,
         "the socket on node B was still open 1.5 s later"
     );
-    drop(redis);
-    drop_pg_database(db_name);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_the_sweep() {
-    let (db_url, db_name) = create_pg_database().await;
-    let redis_port = free_port();
-    let redis_url = format!("redis://127.0.0.1:{redis_port}");
-    let mut redis = Some(start_redis(redis_port));
-    wait_for_redis(redis_port).await;
     // A sweep every ten minutes: within this test only Redis can carry a ring.
-    let slow_sweep = [("BERAAD_SWEEP_INTERVAL_MS", "600000")];
-    let (port_a, port_b) = (free_port(), free_port());
-    let _a = start_beraad_with(&db_url, Some(&redis_url), port_a, true, &slow_sweep);
-    wait_until_ready(&format!("http://127.0.0.1:{port_a}"), "node A").await;
-    let _b = start_beraad_with(&db_url, Some(&redis_url), port_b, false, &slow_sweep);
-    wait_until_ready(&format!("http://127.0.0.1:{port_b}"), "node B").await;
+    let mut nodes = TwoNodes::start(&[("BERAAD_SWEEP_INTERVAL_MS", "600000")]).await;
+    let (port_a, port_b) = (nodes.port_a, nodes.port_b);
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
     let (case, root, start) = open_demo_case(&poster).await;
     let viewer = panelist(port_b, "UTRE-CHTP-ANEL3").await;
@@ -461,13 +455,12 @@ async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_th
     .await
     .expect("delivered through Redis");
     // 2. Without Redis, and with the sweep far away, nothing reaches B.
-    drop(redis.take());
+    nodes.stop_redis();
     tokio::time::sleep(Duration::from_millis(300)).await;
     poster.post(&url, post(1)).await;
     ws.quiet(2000).await;
     // 3. Redis returns: the bus reconnects, rings every room, and B catches up.
-    redis = Some(start_redis(redis_port));
-    wait_for_redis(redis_port).await;
+    nodes.start_redis().await;
     tokio::time::timeout(
         Duration::from_secs(10),
         collect_until(&mut ws, start + 2, &mut seen),
@@ -475,6 +468,4 @@ async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_th
     .await
     .expect("caught up after the bus reconnected");
     assert_eq!(seen, vec![start + 1, start + 2]);
-    drop(redis);
-    drop_pg_database(db_name);
 }

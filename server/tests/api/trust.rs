@@ -342,7 +342,7 @@ async fn revoked_role_and_suspension_close_open_sockets(app: TestApp) {
         resp.url()
     );
     assert!(
-        closed_within(&mut ws_analyst, 1500).await,
+        ws_analyst.closed_within(1500).await,
         "analyst socket still open"
     );
     // A suspended panelist's socket closes too.
@@ -352,38 +352,9 @@ async fn revoked_role_and_suspension_close_open_sockets(app: TestApp) {
             json!({"verdict": "eens", "body": "Bel me op 06-12345678."}),
         )
         .await;
-    let (_, queue) = moderator
-        .get("/api/v1/moderation/utrecht/queue?kind=pending")
-        .await;
-    let item = queue["items"]
-        .as_array()
-        .and_then(|l| l.iter().find(|i| i["post"]["id"] == held["id"]))
-        .cloned()
-        .expect("held post in the queue");
-    let (status, body) = moderator
-        .post(
-            &format!(
-                "/api/v1/moderation/panelists/{}/suspend",
-                item["panelist_id"]
-            ),
-            json!({"hours": 24, "reason": "herhaald persoonsgegevens"}),
-        )
-        .await;
-    assert!(status.is_success(), "{status} {body}");
+    moderator.suspend_author_of(&held).await;
     assert!(
-        closed_within(&mut ws_panelist, 1500).await,
+        ws_panelist.closed_within(1500).await,
         "suspended socket still open"
     );
-}
-
-/// Whether the socket closes (a close frame or end of stream) within `ms`.
-async fn closed_within(ws: &mut crate::helpers::Ws, ms: u64) -> bool {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next_raw()).await {
-            Err(_) => return false,
-            Ok(None) => return true,
-            Ok(Some(_)) => continue,
-        }
-    }
 }
