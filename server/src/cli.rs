@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The draw of a case's panel from its pool.
+    Draw {
+        #[command(subcommand)]
+        command: DrawCommand,
+    },
     /// Export a case's thread to standard output.
     Export {
         /// Case id.
@@ -101,6 +106,53 @@ enum InvitesCommand {
         /// How many.
         #[arg(long)]
         count: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DrawCommand {
+    /// Draw the panel of a case that has not opened yet; prints the report as JSON.
+    Make {
+        /// Case id.
+        #[arg(long = "case")]
+        case_id: i64,
+        /// Seats.
+        #[arg(long)]
+        size: u32,
+        /// The seed recorded and announced beforehand.
+        #[arg(long)]
+        seed: String,
+        /// Seats a value may be off its target either way.
+        #[arg(long, default_value_t = 2)]
+        tolerance: u32,
+        /// Balance on a feature with the municipality's population figures
+        /// (`age_band`, `district`, `wmo_experience`); repeatable.
+        #[arg(long)]
+        balance: Vec<String>,
+        /// A JSON file with targets: `[{"feature":"age_band","shares":{"18-34":0.25,…}},…]`.
+        #[arg(long)]
+        targets: Option<std::path::PathBuf>,
+    },
+    /// Print a case's draw report as JSON.
+    Show {
+        /// Case id.
+        #[arg(long = "case")]
+        case_id: i64,
+    },
+    /// Redo a case's draw from its stored inputs; exits with 1 when it differs.
+    Verify {
+        /// Case id.
+        #[arg(long = "case")]
+        case_id: i64,
+    },
+    /// Replace drawn panelists who never logged in within DAYS of being drawn.
+    TopUp {
+        /// Case id.
+        #[arg(long = "case")]
+        case_id: i64,
+        /// Days.
+        #[arg(long)]
+        days: u32,
     },
 }
 
@@ -418,6 +470,7 @@ pub async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Draw { command }) => draw(&db_url, command).await,
         Some(Command::Export { case_id, format }) => {
             let format = ExportFormat::parse(&format).context("--format must be jsonl or csv")?;
             let service = cli_service(&db_url).await?;
@@ -430,6 +483,68 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn draw(db_url: &str, command: DrawCommand) -> anyhow::Result<()> {
+    use crate::service::draws::{DrawFeature, DrawRequest, FeatureTargets};
+    let service = cli_service(db_url).await?;
+    let ctx = AuditContext::cli();
+    match command {
+        DrawCommand::Make {
+            case_id,
+            size,
+            seed,
+            tolerance,
+            balance,
+            targets,
+        } => {
+            let mut features: Vec<FeatureTargets> = match targets {
+                Some(path) => serde_json::from_slice(&std::fs::read(&path)?)
+                    .with_context(|| format!("{} is not a list of targets", path.display()))?,
+                None => Vec::new(),
+            };
+            for name in balance {
+                let feature = DrawFeature::parse(&name).with_context(|| {
+                    format!("--balance takes age_band, district or wmo_experience, not '{name}'")
+                })?;
+                features.push(FeatureTargets {
+                    feature,
+                    shares: Default::default(),
+                });
+            }
+            let request = DrawRequest {
+                size,
+                seed,
+                tolerance,
+                features,
+            };
+            let report = service.make_draw(None, case_id, request, &ctx).await?;
+            print_json(&report)?;
+            eprintln!(
+                "{} of {} pool members drawn; smallest chance {:.4}.",
+                report.seated, report.pool, report.min_probability
+            );
+        }
+        DrawCommand::Show { case_id } => print_json(&service.draw_report(None, case_id).await?)?,
+        DrawCommand::Verify { case_id } => {
+            let check = service.verify_draw(None, case_id).await?;
+            print_json(&check)?;
+            if !(check.inputs_match && check.selection_matches) {
+                bail!("the draw does not come out the same from its stored inputs");
+            }
+        }
+        DrawCommand::TopUp { case_id, days } => {
+            let result = service.top_up_draw(None, case_id, days, &ctx).await?;
+            print_json(&result)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints a report as pretty JSON on standard output.
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 async fn cli_service(db_url: &str) -> anyhow::Result<Service> {

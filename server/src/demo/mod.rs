@@ -16,6 +16,7 @@ use crate::domain::Role;
 use crate::domain::secrets::{format_invite_code, hash_invite_code};
 use crate::service::cases::{FrameItem, NewCase, Schedule, TrailStep};
 use crate::service::clock::ManualClock;
+use crate::service::draws::{DrawFeature, DrawRequest, FeatureTargets};
 use crate::service::policy::{Actor, PanelistActor};
 use crate::service::posts::{NewPostInput, WeighingInput};
 use crate::service::profile::ProfileInput;
@@ -29,6 +30,8 @@ const CASES_JSON: &str = include_str!("cases.json");
 
 /// Panelists per demo panel.
 const PANELISTS: usize = 12;
+/// Seats in the draw of a scheduled demo case.
+const DRAWN_SEATS: u32 = 8;
 
 #[derive(Deserialize)]
 struct DemoCase {
@@ -292,6 +295,28 @@ async fn seed_case(
         )
         .await?;
     if case.status == "scheduled" {
+        // A scheduled case goes before a drawn part of the panel, balanced on the pool's
+        // own make-up, so the demo shows a draw and its report.
+        let pool = service.pool_profile(Some(&admin), created.id).await?;
+        let feature = DrawFeature::WmoExperience;
+        let shares = pool
+            .iter()
+            .filter(|p| p.feature == feature)
+            .map(|p| (p.value.clone(), p.share))
+            .collect();
+        service
+            .make_draw(
+                Some(&admin),
+                created.id,
+                DrawRequest {
+                    size: DRAWN_SEATS,
+                    seed: format!("demo {}", created.id),
+                    tolerance: 1,
+                    features: vec![FeatureTargets { feature, shares }],
+                },
+                &ctx,
+            )
+            .await?;
         return Ok(());
     }
     clock.set(opens_at);

@@ -2,6 +2,7 @@
 //! and the secrets a person holds (invite codes, session tokens). Pure code: this module
 //! depends on neither axum nor sea-orm, so its rules can be tested on their own.
 
+pub mod draw;
 pub mod screening;
 pub mod secrets;
 

@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{auth, cases, moderation, posts};
+use super::routes::{auth, cases, draws, moderation, posts};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -26,6 +26,8 @@ use super::routes::{auth, cases, moderation, posts};
         moderation::counts, moderation::queue, moderation::handled, moderation::claim,
         moderation::release, moderation::act, moderation::suspend, moderation::premoderate,
         moderation::audit, moderation::audit_export, moderation::policy,
+        draws::make, draws::report, draws::verify, draws::top_up, draws::pool,
+        draws::population, draws::set_population,
     ),
     modifiers(&SessionCookie),
     tags(
@@ -33,6 +35,7 @@ use super::routes::{auth, cases, moderation, posts};
         (name = "cases", description = "Cases (casussen)"),
         (name = "posts", description = "The thread"),
         (name = "moderation", description = "Moderation queues and actions; the audit log"),
+        (name = "draws", description = "The draw of a case's panel from its pool (loting)"),
     )
 )]
 pub struct ApiDoc;

@@ -23,7 +23,7 @@ use crate::analysis::stats::{self, GroupTable, MIN_GROUP_SIZE, Share};
 use crate::analysis::terms;
 use crate::domain::{PostStatus, Role, Verdict};
 use crate::store::entities::post;
-use crate::store::{audit, cases, people, posts, reports};
+use crate::store::{audit, cases, draws, people, posts, reports};
 
 /// How many took part, step by step.
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
@@ -477,7 +477,11 @@ impl Service {
         let db = self.store.db();
         let case_id = case.id;
         let panel_ids = cases::panels_of_case(db, case_id).await?;
-        let panelists = people::panelists_of_panels(db, &panel_ids).await?;
+        let mut panelists = people::panelists_of_panels(db, &panel_ids).await?;
+        // A drawn case's panel is the people seated in its draw, not its whole pool.
+        if let Some(seated) = draws::seated_of_case(db, case_id).await? {
+            panelists.retain(|p| seated.contains(&p.id));
+        }
         let all_posts = posts::posts_of_case(db, case_id).await?;
         let weighings = posts::weighings_of_case(db, case_id).await?;
         let live: Vec<&post::Model> = all_posts

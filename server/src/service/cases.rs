@@ -16,7 +16,7 @@ use super::{AuditContext, Service};
 use crate::domain::secrets::random_hex;
 use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role, Verdict, text_length};
 use crate::store::entities::{case, case_event};
-use crate::store::{audit, cases, events, people, posts};
+use crate::store::{audit, cases, draws, events, people, posts};
 
 /// One rule of the legal frame, explained.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -505,8 +505,18 @@ impl Service {
             .await?
             .ok_or_else(|| Error::not_found("case_not_found"))?;
         let panels = cases::panels_of_case(db, id).await?;
-        policy::require_case_visible(actor, &case, &panels)?;
+        let seat = self.seat_in_draw(actor, id).await?;
+        policy::require_case_visible(actor, &case, &panels, seat)?;
         Ok((case, panels))
+    }
+
+    /// For a panelist, whether they hold a seat in the case's draw (`None`: no draw, or
+    /// not a panelist).
+    async fn seat_in_draw(&self, actor: &Actor, case_id: i64) -> Result<Option<bool>> {
+        match actor {
+            Actor::Panelist(p) => Ok(draws::seat_of(self.store.db(), case_id, p.id).await?),
+            Actor::Staff(_) => Ok(None),
+        }
     }
 
     /// Loads a case the actor may see, or `case_not_found`.
@@ -538,7 +548,8 @@ impl Service {
             Actor::Panelist(_) => cases::panels_of_case(db, id).await?,
             Actor::Staff(_) => Vec::new(),
         };
-        let staff = policy::require_case_role(actor, &case, &panels, role, "case_not_found")?;
+        let seat = self.seat_in_draw(actor, id).await?;
+        let staff = policy::require_case_role(actor, &case, &panels, seat, role, "case_not_found")?;
         Ok((case, staff))
     }
 
@@ -561,8 +572,17 @@ impl Service {
         let db = self.store.db();
         let list = match actor {
             Actor::Panelist(p) => {
-                cases::cases_of_panel(db, p.panel_id, &["scheduled", "open", "closed", "archived"])
-                    .await?
+                let list = cases::cases_of_panel(
+                    db,
+                    p.panel_id,
+                    &["scheduled", "open", "closed", "archived"],
+                )
+                .await?;
+                let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
+                let unseated = draws::cases_without_seat(db, &ids, p.id).await?;
+                list.into_iter()
+                    .filter(|c| !unseated.contains(&c.id))
+                    .collect()
             }
             Actor::Staff(s) => {
                 let mut ids = s.municipality_ids();

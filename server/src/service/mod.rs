@@ -10,6 +10,7 @@ pub mod auth;
 pub mod case_text;
 pub mod cases;
 pub mod clock;
+pub mod draws;
 pub mod error;
 pub mod export;
 pub mod limits;

@@ -117,12 +117,19 @@ impl Actor {
 }
 
 /// Whether the actor may see the case at all. Panelists see cases put before their panel
-/// once opened; staff see every case of their municipalities.
-pub fn can_see_case(actor: &Actor, case: &case::Model, case_panels: &[i64]) -> bool {
+/// once opened, and of a case with a draw only those holding a seat in it (`seat` is
+/// `None` without a draw); staff see every case of their municipalities.
+pub fn can_see_case(
+    actor: &Actor,
+    case: &case::Model,
+    case_panels: &[i64],
+    seat: Option<bool>,
+) -> bool {
     match actor {
         Actor::Panelist(p) => {
             p.municipality_id == case.municipality_id
                 && case_panels.contains(&p.panel_id)
+                && seat != Some(false)
                 && CaseStatus::parse(&case.status).is_some_and(CaseStatus::visible_to_panelists)
         }
         Actor::Staff(s) => s.is_member(case.municipality_id),
@@ -130,8 +137,13 @@ pub fn can_see_case(actor: &Actor, case: &case::Model, case_panels: &[i64]) -> b
 }
 
 /// Fails with `case_not_found` unless the actor may see the case.
-pub fn require_case_visible(actor: &Actor, case: &case::Model, case_panels: &[i64]) -> Result<()> {
-    if can_see_case(actor, case, case_panels) {
+pub fn require_case_visible(
+    actor: &Actor,
+    case: &case::Model,
+    case_panels: &[i64],
+    seat: Option<bool>,
+) -> Result<()> {
+    if can_see_case(actor, case, case_panels, seat) {
         Ok(())
     } else {
         Err(Error::not_found("case_not_found"))
@@ -165,10 +177,11 @@ pub fn require_case_role<'a>(
     actor: &'a Actor,
     case: &case::Model,
     case_panels: &[i64],
+    seat: Option<bool>,
     role: Role,
     missing: &'static str,
 ) -> Result<&'a StaffActor> {
-    if matches!(actor, Actor::Panelist(_)) && !can_see_case(actor, case, case_panels) {
+    if matches!(actor, Actor::Panelist(_)) && !can_see_case(actor, case, case_panels, seat) {
         return Err(Error::not_found(missing));
     }
     require_role(actor, case.municipality_id, role, missing)

@@ -7,6 +7,7 @@ pub mod entities;
 
 pub mod audit;
 pub mod cases;
+pub mod draws;
 pub mod events;
 pub mod idempotency;
 pub mod moderation;

@@ -13,6 +13,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod door;
+mod draws;
 mod fuzz;
 mod idempotency;
 mod leaks;

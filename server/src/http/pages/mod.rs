@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod dashboard;
+pub mod draw;
 pub mod moderation;
 pub mod panel;
 pub mod staff;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(panel::routes())
         .merge(moderation::routes())
         .merge(staff::routes())
+        .merge(draw::routes())
         .merge(dashboard::routes())
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cases;
+pub mod draws;
 pub mod health;
 pub mod moderation;
 pub mod posts;
@@ -29,6 +30,14 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/open", post(cases::open))
         .route("/cases/{id}/close", post(cases::close))
         .route("/cases/{id}/events", get(cases::events))
+        .route("/cases/{id}/draw", get(draws::report).post(draws::make))
+        .route("/cases/{id}/draw/verify", get(draws::verify))
+        .route("/cases/{id}/draw/top-up", post(draws::top_up))
+        .route("/cases/{id}/pool", get(draws::pool))
+        .route(
+            "/municipalities/{slug}/population",
+            get(draws::population).put(draws::set_population),
+        )
         // Exports are audited: HEAD (which axum would otherwise answer by running GET)
         // only checks access.
         .route(
