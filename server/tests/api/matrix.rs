@@ -250,6 +250,20 @@ fn rows() -> Vec<Row> {
         row(M::GET, "/cases/{id}/analysis", "/cases/{case_a}/analysis", [401, 403, 404, 403, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/analysis", "/cases/{case_b}/analysis", [401, 404, 403, 403, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/analysis", "/cases/{case_d}/analysis", [401, 404, 404, 403, 200, 200, 404, 404, 404, 404]),
+        // The draw: admins of the municipality, until the case opens (409 after).
+        row(M::POST, "/cases/{id}/draw", "/cases/{case_d}/draw", [401, 404, 404, 403, 403, 201, 404, 404, 404, 404])
+            .body(|_| json!({"size": 1, "seed": "matrix"})),
+        row(M::POST, "/cases/{id}/draw", "/cases/{case_a}/draw", [401, 403, 404, 403, 403, 409, 404, 404, 404, 404])
+            .body(|_| json!({"size": 1, "seed": "matrix"})),
+        row(M::GET, "/cases/{id}/draw", "/cases/{case_d}/draw", [401, 404, 404, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::GET, "/cases/{id}/draw/verify", "/cases/{case_d}/draw/verify", [401, 404, 404, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::POST, "/cases/{id}/draw/top-up", "/cases/{case_d}/draw/top-up", [401, 404, 404, 403, 403, 200, 404, 404, 404, 404])
+            .body(|_| json!({"days": 30})),
+        row(M::GET, "/cases/{id}/pool", "/cases/{case_d}/pool", [401, 404, 404, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::GET, "/cases/{id}/pool", "/cases/{case_a}/pool", [401, 403, 404, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::GET, "/municipalities/{slug}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::PUT, "/municipalities/{slug}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404])
+            .body(|_| json!([{"feature": "age_band", "value": "18-34", "share": 1.0}])),
         // The outcome exists once a case closed (409 before).
         row(M::GET, "/cases/{id}/outcome", "/cases/{case_c}/outcome", [401, 200, 404, 200, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/outcome", "/cases/{case_a}/outcome", [401, 409, 404, 409, 409, 409, 404, 404, 404, 404]),
