@@ -18,9 +18,9 @@ use super::error::{Error, Result};
 use super::policy::{self, Actor};
 use super::{AuditContext, Person, Service};
 use crate::domain::draw::{self as lottery, Feature, Member, Quota, Spec, UNKNOWN};
-use crate::domain::{CaseStatus, Role};
+use crate::domain::{CaseStatus, PostStatus, Role};
 use crate::store::entities::{case, draw, draw_member, panelist};
-use crate::store::{audit, cases, draws, people};
+use crate::store::{audit, cases, draws, people, posts};
 
 /// How long planning a lottery may take before the draw gives up.
 const PLAN_BUDGET: Duration = Duration::from_secs(30);
@@ -165,6 +165,8 @@ pub struct DrawReport {
     pub replaced: u32,
     /// Seated who have logged in at least once.
     pub responded: u32,
+    /// Seated who have written a reaction (a verdict with a reason) in the case.
+    pub reacted: u32,
     /// The smallest chance of any pool member who could be seated (the maximin value).
     pub min_probability: f64,
     /// The largest chance of any pool member.
@@ -592,6 +594,16 @@ impl Service {
                 responded += 1;
             }
         }
+        let reactors: std::collections::HashSet<i64> = posts::posts_of_case(db, case_id)
+            .await?
+            .into_iter()
+            .filter(|p| p.parent_id.is_none() && p.status != PostStatus::Withdrawn.as_str())
+            .map(|p| p.panelist_id)
+            .collect();
+        let reacted = seated
+            .iter()
+            .filter(|m| reactors.contains(&m.panelist_id))
+            .count() as u32;
         let types: Vec<Vec<String>> = members
             .iter()
             .map(|m| serde_json::from_str(&m.type_key).unwrap_or_default())
@@ -649,6 +661,7 @@ impl Service {
                 .filter(|m| m.status == draws::status::REPLACED)
                 .count() as u32,
             responded,
+            reacted,
             min_probability: d.min_probability,
             max_probability: members.iter().map(|m| m.probability).fold(0.0, f64::max),
             unseatable: d.unseatable as u32,

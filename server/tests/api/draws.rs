@@ -142,6 +142,17 @@ async fn a_draw_meets_its_targets_and_only_the_drawn_see_the_case(app: TestApp) 
         let (_, list) = p.get("/api/v1/cases").await;
         assert!(list.as_array().unwrap().iter().any(|c| c["id"] == case));
     }
+    let p = app.panelist(inside[0]).await;
+    let (status, body) = p
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "eens", "body": "Ik vind dit besluit redelijk."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, report) = admin.get(&format!("/api/v1/cases/{case}/draw")).await;
+    assert_eq!(report["responded"], 2, "{report}");
+    assert_eq!(report["reacted"], 1, "{report}");
     for code_ in outside.iter().take(2) {
         let p = app.panelist(code_).await;
         let (status, body) = p.get(&format!("/api/v1/cases/{case}")).await;
