@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{auth, cases, moderation, posts};
+use super::routes::{auth, cases, invitations, moderation, posts};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -26,6 +26,9 @@ use super::routes::{auth, cases, moderation, posts};
         moderation::counts, moderation::queue, moderation::handled, moderation::claim,
         moderation::release, moderation::act, moderation::suspend, moderation::premoderate,
         moderation::audit, moderation::audit_export, moderation::policy,
+        invitations::create_batch, invitations::batch, invitations::response,
+        invitations::invitation, invitations::revoke, invitations::replace,
+        invitations::letter, invitations::set_letter,
     ),
     modifiers(&SessionCookie),
     tags(
@@ -33,6 +36,7 @@ use super::routes::{auth, cases, moderation, posts};
         (name = "cases", description = "Cases (casussen)"),
         (name = "posts", description = "The thread"),
         (name = "moderation", description = "Moderation queues and actions; the audit log"),
+        (name = "invitations", description = "Letters, invitation numbers, lost codes and the response"),
     )
 )]
 pub struct ApiDoc;

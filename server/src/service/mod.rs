@@ -12,6 +12,7 @@ pub mod cases;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod invitations;
 pub mod limits;
 pub mod live;
 pub mod moderation;

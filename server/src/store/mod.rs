@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cases;
 pub mod events;
 pub mod idempotency;
+pub mod invitations;
 pub mod moderation;
 pub mod people;
 pub mod posts;

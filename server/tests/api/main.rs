@@ -16,6 +16,7 @@ mod door;
 mod fuzz;
 mod idempotency;
 mod leaks;
+mod letters;
 mod matrix;
 mod moderation;
 mod multinode;

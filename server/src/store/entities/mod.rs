@@ -8,6 +8,8 @@ pub mod case_event;
 pub mod case_panel;
 pub mod flag;
 pub mod idempotency_key;
+pub mod invitation;
+pub mod invitation_batch;
 pub mod moderation_action;
 pub mod municipality;
 pub mod panel;
