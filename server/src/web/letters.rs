@@ -26,7 +26,7 @@ const LEADING: f32 = 15.0;
 /// margins.
 pub const LINE_CHARS: usize = 80;
 /// Lines of letter text that fit above the code block.
-pub const MAX_BODY_LINES: usize = 30;
+pub const MAX_BODY_LINES: usize = 28;
 
 /// The fixed texts around the personal parts, in the letter's language.
 #[derive(Clone, Debug)]

@@ -53,6 +53,7 @@ scenarios!(
     the_letters_pdf_has_a_page_per_invitee,
     answers_with_codes_are_not_kept_for_a_retry,
     response_figures_suppress_small_numbers,
+    the_staff_page_looks_up_revokes_and_sets_the_letter,
 );
 
 /// A raw answer: status, content type, disposition and bytes.
@@ -754,4 +755,120 @@ async fn response_figures_suppress_small_numbers(app: TestApp) {
     let (status, body) = other.get("/api/v1/municipalities/utrecht/response").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(code(&body), "municipality_not_found");
+}
+
+async fn the_staff_page_looks_up_revokes_and_sets_the_letter(app: TestApp) {
+    use crate::staff_pages::post_form;
+    let t = app.tenant("utrecht", 0).await;
+    let admin = app.staff(&t.admin).await;
+    let (letters, _) = batch(&admin, "utrecht", 5).await;
+    let (number, the_code) = letters[0].clone();
+
+    let (status, page) = admin.get_text("/beheer/brieven?gemeente=utrecht").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"partijen-tabel\""), "{page}");
+    assert!(
+        page.contains("id=\"standaardtekst\""),
+        "the default text is in use"
+    );
+    assert!(!page.contains(&the_code), "no code on the page");
+
+    // An unknown number: the page says so beside the field, in Dutch.
+    let (status, page) = admin
+        .get_text("/beheer/brieven?gemeente=utrecht&nummer=2020-009-0001")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("id=\"nummer-fout\""));
+    assert!(page.contains("Er is geen uitnodiging met dit nummer"));
+
+    let (status, page) = admin
+        .get_text(&format!("/beheer/brieven?gemeente=utrecht&nummer={number}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-status=\"active\""), "{page}");
+    let revoked = post_form(
+        &admin,
+        "/beheer/brieven/intrekken",
+        &[("gemeente", "utrecht"), ("number", &number)],
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert!(revoked.text.contains("id=\"melding\""));
+    assert!(revoked.text.contains("data-status=\"revoked\""));
+    assert!(try_login(&app, &the_code).await.is_err());
+    let again = post_form(
+        &admin,
+        "/beheer/brieven/intrekken",
+        &[("gemeente", "utrecht"), ("number", &number)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.text.contains("id=\"nummer-fout\""));
+
+    // The letter text: too long is refused beside the field with the text kept.
+    let long = "Een regel.\n\n".repeat(40);
+    let refused = post_form(
+        &admin,
+        "/beheer/brieven/tekst",
+        &[("gemeente", "utrecht"), ("text", &long)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("id=\"brieftekst-fout\""));
+    let saved = post_form(
+        &admin,
+        "/beheer/brieven/tekst",
+        &[
+            ("gemeente", "utrecht"),
+            ("text", "Beste {gemeente}-bewoner,\n\nDoe mee."),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert!(saved.text.contains("Beste {gemeente}-bewoner,"));
+    assert!(!saved.text.contains("id=\"standaardtekst\""));
+    let (_, letter) = admin.get("/api/v1/municipalities/utrecht/letter").await;
+    assert_eq!(letter["text"], "Beste {gemeente}-bewoner,\n\nDoe mee.");
+
+    // A replacement from the page answers with the letter and sheet in the page.
+    let made = post_form(
+        &admin,
+        "/beheer/brieven/vervangen",
+        &[
+            ("gemeente", "utrecht"),
+            ("number", &letters[1].0),
+            ("separator", "comma"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK);
+    let (_, pdf) = data_link(&made.text, "brieven-pdf");
+    let pages = pdf_pages(&pdf);
+    assert_eq!(pages.len(), 1);
+    assert!(
+        pages[0].contains("Beste Gemeente utrecht-bewoner,"),
+        "{}",
+        pages[0]
+    );
+    let (_, sheet) = data_link(&made.text, "brieven-csv");
+    let sheet = String::from_utf8(sheet[3..].to_vec()).expect("utf-8");
+    let row: Vec<&str> = sheet.lines().nth(1).expect("row").split(',').collect();
+    assert!(try_login(&app, row[1]).await.is_ok());
+
+    // Analysts, moderators and other municipalities' admins get no such page.
+    let analyst = app.staff(&t.analyst).await;
+    let (status, _) = analyst.get_text("/beheer/brieven?gemeente=utrecht").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let z = app.tenant("zoetermeer", 0).await;
+    let other = app.staff(&z.admin).await;
+    let (status, _) = other.get_text("/beheer/brieven?gemeente=utrecht").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let refused = post_form(
+        &other,
+        "/beheer/brieven/intrekken",
+        &[("gemeente", "utrecht"), ("number", &letters[2].0)],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(try_login(&app, &letters[2].1).await.is_ok(), "still active");
 }

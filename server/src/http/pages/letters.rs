@@ -23,7 +23,7 @@ use crate::service::invitations::{
 };
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
-use crate::web::view::{local_date, local_time};
+use crate::web::view::local_time;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -77,7 +77,7 @@ fn batch_row(t: &Tr, b: &BatchView) -> FigureRow {
             b.number.clone(),
             b.panel_name.clone(),
             t.of("letters.kind", kind_key(b.kind)),
-            format!("{} {}", local_date(b.created_at), local_time(b.created_at)),
+            local_time(b.created_at),
         ],
         figures: figures(t, &b.figures),
     }
@@ -103,9 +103,7 @@ impl Found {
             number: i.number,
             pseudonym: i.pseudonym,
             panel: i.panel,
-            first_used: i
-                .first_used_at
-                .map(|at| format!("{} {}", local_date(at), local_time(at))),
+            first_used: i.first_used_at.map(local_time),
             replaced_by: i.replaced_by,
             replaces: i.replaces,
         }
