@@ -1,5 +1,5 @@
 //! The command line (DESIGN §5): `serve` (the default), `migrate`, `demo`,
-//! `invites create`, `staff create` and `export`. Flags also read `BERAAD_*` variables;
+//! `invites create`, `letters create|replace|revoke`, `staff create` and `export`. Flags also read `BERAAD_*` variables;
 //! everything is checked before anything starts, with a message that says what to fix.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::Role;
 use crate::http::{self, AppState, HttpSettings};
 use crate::service::clock::SystemClock;
-use crate::service::export::{ExportFormat, write_invitations_csv};
+use crate::service::export::{ExportFormat, Separator, write_invitations_csv};
+use crate::service::invitations::IssuedBatch;
 use crate::service::limits::LoginLimits;
 use crate::service::panels::StaffGrant;
 use crate::service::{AuditContext, Service, ServiceSettings};
@@ -75,6 +76,12 @@ enum Command {
         #[command(subcommand)]
         command: InvitesCommand,
     },
+    /// Invitation letters: a batch as a PDF to print, a new code for a lost one, revoking
+    /// a code. Codes are written only to the files of the run that made them.
+    Letters {
+        #[command(subcommand)]
+        command: LettersCommand,
+    },
     /// Staff accounts.
     Staff {
         #[command(subcommand)]
@@ -106,6 +113,66 @@ enum InvitesCommand {
         /// How many.
         #[arg(long)]
         count: u32,
+        /// Cell separator: `semicolon` (Dutch spreadsheet programs) or `comma`.
+        #[arg(long, default_value = "comma")]
+        separator: String,
+        /// The address people log in at, for the login columns (default: BERAAD_PUBLIC_URL,
+        /// else http://localhost:8080).
+        #[arg(long, env = "BERAAD_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+}
+
+/// Where a run's letters go.
+#[derive(Args, Debug)]
+struct LetterFiles {
+    /// The letters as PDF (one A4 page each); the file must not exist yet.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Also the sheet for the mail merge; the file must not exist yet.
+    #[arg(long)]
+    csv: Option<std::path::PathBuf>,
+    /// Cell separator of the sheet: `semicolon` or `comma`.
+    #[arg(long, default_value = "semicolon")]
+    separator: String,
+    /// The address people log in at, printed on the letters and in their QR codes.
+    #[arg(long, env = "BERAAD_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum LettersCommand {
+    /// Make a batch of letters for a panel: N new panelists with codes, numbered.
+    Create {
+        /// Panel slug.
+        #[arg(long)]
+        panel: String,
+        /// How many.
+        #[arg(long)]
+        count: u32,
+        #[command(flatten)]
+        files: LetterFiles,
+    },
+    /// Give the panelist of an invitation a new code (the old one stops working; posts
+    /// and profile stay) and write its letter.
+    Replace {
+        /// Municipality slug.
+        #[arg(long)]
+        municipality: String,
+        /// Invitation number, e.g. 2026-003-0142.
+        #[arg(long)]
+        number: String,
+        #[command(flatten)]
+        files: LetterFiles,
+    },
+    /// Revoke an invitation: its code logs nobody in any more.
+    Revoke {
+        /// Municipality slug.
+        #[arg(long)]
+        municipality: String,
+        /// Invitation number, e.g. 2026-003-0142.
+        #[arg(long)]
+        number: String,
     },
 }
 
@@ -409,20 +476,39 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Invites {
-            command: InvitesCommand::Create { panel, count },
+            command:
+                InvitesCommand::Create {
+                    panel,
+                    count,
+                    separator,
+                    public_url,
+                },
         }) => {
+            let separator =
+                Separator::parse(&separator).context("--separator must be semicolon or comma")?;
+            let public_url = match public_url {
+                Some(url) => origin_of(&url).context("BERAAD_PUBLIC_URL / --public-url")?,
+                None => "http://localhost:8080".to_owned(),
+            };
             let service = cli_service(&db_url).await?;
             let invitations = service
                 .create_invites(&panel, count, &AuditContext::cli())
                 .await?;
             // The same sheet as the staff page's download: no cell runs as a formula.
-            write_invitations_csv(&invitations, std::io::stdout().lock())?.flush()?;
+            write_invitations_csv(
+                &invitations,
+                &public_url,
+                separator,
+                std::io::stdout().lock(),
+            )?
+            .flush()?;
             eprintln!(
                 "{} invitations created for panel '{panel}'.",
                 invitations.len()
             );
             Ok(())
         }
+        Some(Command::Letters { command }) => letters(&db_url, command).await,
         Some(Command::Staff {
             command:
                 StaffCommand::Create {
@@ -544,6 +630,118 @@ async fn draw(db_url: &str, command: DrawCommand) -> anyhow::Result<()> {
 /// Prints a report as pretty JSON on standard output.
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Runs `beraad letters …`.
+async fn letters(db_url: &str, command: LettersCommand) -> anyhow::Result<()> {
+    let service = cli_service(db_url).await?;
+    let ctx = AuditContext::cli();
+    let (batch, files) = match command {
+        LettersCommand::Create {
+            panel,
+            count,
+            files,
+        } => {
+            files.check()?;
+            if !(1..=10_000).contains(&count) {
+                bail!("--count must lie between 1 and 10000");
+            }
+            let codes: Vec<String> = (0..count)
+                .map(|_| crate::domain::secrets::new_invite_code())
+                .collect();
+            let batch = service
+                .create_batch_with_codes(&panel, &codes, &ctx)
+                .await?;
+            (batch, files)
+        }
+        LettersCommand::Replace {
+            municipality,
+            number,
+            files,
+        } => {
+            files.check()?;
+            let batch = service
+                .replace_invitation_unchecked(&municipality, &number, &ctx)
+                .await?;
+            (batch, files)
+        }
+        LettersCommand::Revoke {
+            municipality,
+            number,
+        } => {
+            let view = service
+                .revoke_invitation_unchecked(&municipality, &number, &ctx)
+                .await?;
+            println!(
+                "Invitation {} is revoked; its code logs nobody in any more.",
+                view.number
+            );
+            return Ok(());
+        }
+    };
+    files.write(&batch)?;
+    let first = batch.invitations.first().map(|i| i.number.as_str());
+    let last = batch.invitations.last().map(|i| i.number.as_str());
+    println!(
+        "Batch {}: {} letters ({} to {}) written to {}.",
+        batch.number,
+        batch.invitations.len(),
+        first.unwrap_or("-"),
+        last.unwrap_or("-"),
+        files.out.display()
+    );
+    Ok(())
+}
+
+impl LetterFiles {
+    /// Everything that can be wrong before codes are made: the codes exist only in
+    /// this run, so a run that could not write them must not make them.
+    fn check(&self) -> anyhow::Result<()> {
+        let Some(url) = &self.public_url else {
+            bail!("set BERAAD_PUBLIC_URL or --public-url: the address printed on the letters");
+        };
+        origin_of(url).context("BERAAD_PUBLIC_URL / --public-url")?;
+        Separator::parse(&self.separator).context("--separator must be semicolon or comma")?;
+        for path in std::iter::once(&self.out).chain(self.csv.as_ref()) {
+            if path.exists() {
+                bail!("{} exists already; choose a new file", path.display());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the letters (and the sheet), readable by the owner only.
+    fn write(&self, batch: &IssuedBatch) -> anyhow::Result<()> {
+        let public_url = origin_of(self.public_url.as_deref().unwrap_or_default())?;
+        let separator = Separator::parse(&self.separator).unwrap_or_default();
+        write_private(
+            &self.out,
+            &crate::web::letters::batch_pdf(batch, &public_url),
+        )?;
+        if let Some(csv) = &self.csv {
+            let sheet =
+                write_invitations_csv(&batch.invitations, &public_url, separator, Vec::new())?;
+            write_private(csv, &sheet)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a new file only its owner can read (it holds codes).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     Ok(())
 }
 

@@ -1,11 +1,14 @@
 // The management pages in a real browser: writing, previewing and opening a case that
-// panelists then see, invitation letters as a CSV download whose codes log in, a new
-// staff account, and the accessibility checks.
+// panelists then see, invitation letters (PDF and mail-merge sheet) whose codes log in
+// through the QR link, a lost code replaced and another revoked, a new staff account,
+// and the accessibility checks.
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import {
+  DESKTOP,
+  PHONE,
   checkA11y,
   collectErrors,
   loginPanelist,
@@ -61,29 +64,91 @@ test('an admin writes, previews and opens a case, and panelists see it', async (
   await panelist.getByRole('heading', { name: 'Uw oordeel' }).waitFor();
 });
 
-test('invitation letters download as CSV and their codes log in', async (t) => {
+test('an admin makes letters, a QR link logs in, and a lost code is replaced and another revoked', async (t) => {
   const ctx = await app.context(t, { acceptDownloads: true });
   const admin = await loginStaff(ctx, app.server.url, 'beheer@utrecht.demo');
+  const errors = collectErrors(admin);
   await admin.goto(`${app.server.url}/beheer/panels?gemeente=utrecht`);
   await admin.locator('#panels-tabel').waitFor();
   await checkA11y(admin, 'panels page');
   await screenshot(admin, 'panels');
   await admin.locator('#aantal-utrecht').fill('3');
-  const [download] = await Promise.all([
-    admin.waitForEvent('download'),
-    admin.locator('#uitnodigen-utrecht').click(),
-  ]);
-  assert.equal(download.suggestedFilename(), 'uitnodigingen-utrecht.csv');
-  const csv = await readFile(await download.path(), 'utf8');
-  const rows = csv.trim().split(/\r?\n/);
-  assert.equal(rows.length, 4, 'a header and three letters');
-  const header = rows[0].split(',');
-  const codeColumn = header.findIndex((h) => /code/i.test(h));
-  assert.ok(codeColumn >= 0, `a code column in ${rows[0]}`);
-  const code = rows[1].split(',')[codeColumn].replaceAll('"', '');
+  await admin.locator('#scheiding-utrecht-puntkomma').check();
+  await admin.locator('#uitnodigen-utrecht').click();
 
-  const panelist = await loginPanelist(await app.context(t), app.server.url, code);
-  await panelist.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
+  // One page holds both downloads; the codes are in them only.
+  await admin.locator('#gemaakt-kop').waitFor();
+  await checkA11y(admin, 'letters made');
+  await admin.setViewportSize(PHONE);
+  await checkA11y(admin, 'letters made, phone width');
+  await admin.setViewportSize(DESKTOP);
+  const [pdfDownload] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.locator('#brieven-pdf').click(),
+  ]);
+  assert.match(pdfDownload.suggestedFilename(), /^brieven-\d{4}-\d{3}\.pdf$/);
+  const pdf = await readFile(await pdfDownload.path(), 'latin1');
+  assert.ok(pdf.startsWith('%PDF-'), 'a PDF');
+  assert.equal((pdf.match(/\/Type \/Page\b/g) ?? []).length, 3, 'one page per letter');
+  const [csvDownload] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.locator('#brieven-csv').click(),
+  ]);
+  const csv = await readFile(await csvDownload.path(), 'utf8');
+  assert.equal(csv.charCodeAt(0), 0xfeff, 'UTF-8 with a byte order mark');
+  const rows = csv.slice(1).trim().split(/\r?\n/).map((r) => r.split(';'));
+  assert.equal(rows.length, 4, 'a header and three letters');
+  assert.equal(rows[0][0], 'uitnodigingsnummer');
+  const [number, code] = rows[1];
+  const [otherNumber] = rows[2];
+
+  // The QR code's link fills the code in; the fragment leaves the address bar.
+  const resident = await (await app.context(t)).newPage();
+  await resident.goto(`${app.server.url}/#code=${code}`);
+  await resident.waitForFunction(
+    () => document.querySelector('#code')?.value !== '' && window.location.hash === '',
+  );
+  assert.equal(await resident.locator('#code').inputValue(), code);
+  await resident.getByRole('button', { name: 'Inloggen' }).click();
+  await resident.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
+
+  // The lost-code call: look the number up, give a new code, download its letter.
+  await admin.goto(`${app.server.url}/beheer/brieven?gemeente=utrecht`);
+  await admin.locator('#partijen-tabel').waitFor();
+  await checkA11y(admin, 'letters and codes');
+  await admin.locator('#nummer').fill(number);
+  await admin.locator('#nummer-opzoeken').click();
+  await admin.locator('#gevonden-status[data-status="active"]').waitFor();
+  await checkA11y(admin, 'invitation found');
+  await admin.setViewportSize(PHONE);
+  await checkA11y(admin, 'invitation found, phone width');
+  await admin.setViewportSize(DESKTOP);
+  await screenshot(admin, 'letters');
+  await admin.locator('#code-vervangen').click();
+  await admin.locator('#gemaakt-kop').waitFor();
+  const [replacement] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.locator('#brieven-pdf').click(),
+  ]);
+  const letter = await readFile(await replacement.path(), 'latin1');
+  assert.equal((letter.match(/\/Type \/Page\b/g) ?? []).length, 1, 'one new letter');
+
+  // The old code's session ended and the code is refused.
+  await resident.reload();
+  await resident.getByLabel('Uw code', { exact: true }).waitFor();
+  await resident.getByLabel('Uw code', { exact: true }).fill(code);
+  await resident.getByRole('button', { name: 'Inloggen' }).click();
+  await resident.locator('#code-fout').waitFor();
+
+  // Another code is revoked by its number.
+  await admin.goto(`${app.server.url}/beheer/brieven?gemeente=utrecht&nummer=${otherNumber}`);
+  await admin.locator('#code-intrekken').click();
+  await admin.locator('#melding').waitFor();
+  await admin.locator('#gevonden-status[data-status="revoked"]').waitFor();
+  await checkA11y(admin, 'invitation revoked');
+  await admin.goto(`${app.server.url}/beheer/brieven?gemeente=utrecht&nummer=${number}`);
+  await admin.locator('#gevonden-status[data-status="replaced"]').waitFor();
+  assert.deepEqual(errors, []);
 });
 
 test('an admin adds a colleague who logs in with the password shown once and then sets their own', async (t) => {

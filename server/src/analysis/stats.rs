@@ -186,8 +186,77 @@ pub fn suppress_small_groups(groups: Vec<(String, u64)>, min: u64) -> GroupTable
     }
 }
 
+/// One step of a response funnel as it may be published.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FunnelStep {
+    /// What the step counts (`letters`, `used`, `consented`, `reacted`, later `drawn`).
+    pub step: String,
+    /// The number of people, `None` when suppressed.
+    pub count: Option<u64>,
+    /// Whether the count is hidden.
+    pub suppressed: bool,
+}
+
+/// A response funnel (letters sent, codes used, profile consented, reacted; per case
+/// also drawn) with the analysis's suppression: the base is hidden when it is 1 to
+/// `min - 1`, and each step is published as the split of the base into those who took
+/// it and those who did not, through [`suppress_small_groups`], so neither a small
+/// step nor a small remainder (for example the 2 of 250 who did not log in) can be
+/// read or computed. Steps are given in order; each counts people within the base.
+pub fn funnel(base: (&str, u64), steps: &[(&str, u64)], min: u64) -> Vec<FunnelStep> {
+    let (base_step, base_count) = base;
+    let base_hidden = base_count > 0 && base_count < min;
+    let mut out = vec![FunnelStep {
+        step: base_step.to_owned(),
+        count: (!base_hidden).then_some(base_count),
+        suppressed: base_hidden,
+    }];
+    for (step, count) in steps {
+        let count = (*count).min(base_count);
+        let table = suppress_small_groups(
+            vec![
+                ("yes".to_owned(), count),
+                ("no".to_owned(), base_count - count),
+            ],
+            min,
+        );
+        let cell = &table.cells[0];
+        out.push(FunnelStep {
+            step: (*step).to_owned(),
+            count: cell.count,
+            suppressed: cell.suppressed,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn funnels_hide_small_steps_and_small_remainders() {
+        let f = funnel(
+            ("letters", 250),
+            &[("used", 120), ("reacted", 3), ("consented", 248)],
+            5,
+        );
+        assert_eq!(f[0].count, Some(250));
+        assert_eq!(f[1].count, Some(120));
+        assert!(
+            f[2].suppressed && f[2].count.is_none(),
+            "3 people are too few"
+        );
+        assert!(
+            f[3].suppressed,
+            "the 2 who did not consent would follow from 248"
+        );
+        let small = funnel(("letters", 4), &[("used", 0)], 5);
+        assert!(small[0].suppressed);
+        assert_eq!(small[1].count, Some(0), "nobody is nobody");
+        let empty = funnel(("letters", 0), &[("used", 0)], 5);
+        assert_eq!(empty[0].count, Some(0));
+    }
+
     use super::*;
 
     fn close(actual: (f64, f64), expected: (f64, f64)) {

@@ -59,6 +59,13 @@ const NOT_REPLAYED: [HeaderName; 6] = [
     header::HeaderName::from_static(REPLAYED_HEADER),
 ];
 
+/// Marks an answer that holds secrets shown once (the codes of a new batch of
+/// invitations): it is never stored. A retry with the same key gets `410
+/// answer_not_kept` instead of a second batch, so a lost answer is noticed and its
+/// codes can be revoked, while no code ever rests in `idempotency_keys`.
+#[derive(Clone, Copy, Debug)]
+pub struct OneTimeAnswer;
+
 /// The middleware.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match run(state, req, next).await {
@@ -153,6 +160,26 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     let status = response.status();
     if is_transient(status) {
         claim.release().await;
+        return Ok(response);
+    }
+    if response.extensions().get::<OneTimeAnswer>().is_some() {
+        let kept = ApiError::new(
+            StatusCode::GONE,
+            "answer_not_kept",
+            "Het eerste antwoord op dit verzoek hield codes die Beraad niet bewaart. Trek de \
+             uitnodigingen in als dat antwoord verloren ging, en maak nieuwe.",
+        )
+        .into_response();
+        let (kept_parts, kept_body) = kept.into_parts();
+        let kept_bytes = to_bytes(kept_body, MAX_STORED_RESPONSE)
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&kept_bytes).into_owned();
+        let headers = stored_headers(&kept_parts.headers);
+        match idempotency::complete(db, id, StatusCode::GONE.as_u16(), &headers, &text).await {
+            Ok(_) => claim.keep(),
+            Err(e) => tracing::warn!(error = %e, "could not store the idempotent answer"),
+        }
         return Ok(response);
     }
     let (parts, body) = response.into_parts();

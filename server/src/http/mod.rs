@@ -49,6 +49,14 @@ pub struct HttpSettings {
 }
 
 impl HttpSettings {
+    /// The address people reach this server at (`BERAAD_PUBLIC_URL`'s origin, the
+    /// first allowed origin), printed on letters as the login address.
+    pub fn public_url(&self) -> &str {
+        self.allowed_origins
+            .first()
+            .map_or("http://localhost:8080", String::as_str)
+    }
+
     /// Whether a request's `Origin` header (if a browser sent one) is on the allowlist.
     /// Requests without the header come from non-browser clients and pass.
     pub fn origin_allowed(&self, headers: &axum::http::HeaderMap) -> bool {

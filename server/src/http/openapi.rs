@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{auth, cases, draws, moderation, posts};
+use super::routes::{auth, cases, draws, invitations, moderation, posts};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -28,6 +28,9 @@ use super::routes::{auth, cases, draws, moderation, posts};
         moderation::audit, moderation::audit_export, moderation::policy,
         draws::make, draws::report, draws::verify, draws::top_up, draws::pool,
         draws::population, draws::set_population,
+        invitations::create_batch, invitations::batch, invitations::response,
+        invitations::invitation, invitations::revoke, invitations::replace,
+        invitations::letter, invitations::set_letter,
     ),
     modifiers(&SessionCookie),
     tags(
@@ -36,6 +39,7 @@ use super::routes::{auth, cases, draws, moderation, posts};
         (name = "posts", description = "The thread"),
         (name = "moderation", description = "Moderation queues and actions; the audit log"),
         (name = "draws", description = "The draw of a case's panel from its pool (loting)"),
+        (name = "invitations", description = "Letters, invitation numbers, lost codes and the response"),
     )
 )]
 pub struct ApiDoc;

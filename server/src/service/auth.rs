@@ -18,7 +18,7 @@ use crate::domain::secrets::{
 };
 use crate::store::entities::session;
 use crate::store::sessions::SessionOwner;
-use crate::store::{audit, people, sessions};
+use crate::store::{audit, invitations, people, sessions};
 
 /// What the client learns about its session.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -104,11 +104,18 @@ impl Service {
             return Err(invalid());
         }
         let db = self.store.db();
-        let panelist = people::panelist_by_code_hash(db, &hash_invite_code(&normalized))
+        // The invitation decides: only an active one logs in. A revoked or replaced code
+        // gets the same answer as one that never existed.
+        let invitation = invitations::invitation_by_code_hash(db, &hash_invite_code(&normalized))
+            .await?
+            .filter(|i| i.status == "active")
+            .ok_or_else(invalid)?;
+        let panelist = people::panelist_by_id(db, invitation.panelist_id)
             .await?
             .ok_or_else(invalid)?;
         let now = self.now();
         people::touch_panelist_login(db, &panelist, now).await?;
+        invitations::mark_used(db, invitation.id, now).await?;
         tracing::info!(panelist.id = panelist.id, "panelist logged in");
         self.start_session(
             SessionOwner::Panelist(panelist.id),

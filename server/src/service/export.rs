@@ -113,6 +113,15 @@ impl<W: Write> CsvSheet<W> {
         }
     }
 
+    /// A sheet written to `out` with another separator than the comma.
+    pub fn with_separator(out: W, separator: Separator) -> Self {
+        CsvSheet {
+            writer: csv::WriterBuilder::new()
+                .delimiter(separator.byte())
+                .from_writer(out),
+        }
+    }
+
     /// Writes one row.
     pub fn row<I, S>(&mut self, cells: I) -> Result<()>
     where
@@ -132,18 +141,74 @@ impl<W: Write> CsvSheet<W> {
     }
 }
 
-/// The invitations as CSV for the mail merge (`code,pseudonym,panel,panel_name,
-/// municipality`), the same from the command line and from the staff pages.
-pub fn write_invitations_csv<W: Write>(list: &[super::panels::Invitation], out: W) -> Result<W> {
-    let mut sheet = CsvSheet::new(out);
-    sheet.row(["code", "pseudonym", "panel", "panel_name", "municipality"])?;
+/// The cell separator of a mail-merge sheet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Separator {
+    /// `;`, what Dutch Excel and LibreOffice expect (the comma is the decimal sign).
+    #[default]
+    Semicolon,
+    /// `,`, for other programs.
+    Comma,
+}
+
+impl Separator {
+    /// Parses `semicolon`/`;` or `comma`/`,`.
+    pub fn parse(s: &str) -> Option<Separator> {
+        match s.trim() {
+            "semicolon" | ";" | "puntkomma" => Some(Separator::Semicolon),
+            "comma" | "," | "komma" => Some(Separator::Comma),
+            _ => None,
+        }
+    }
+
+    fn byte(self) -> u8 {
+        match self {
+            Separator::Semicolon => b';',
+            Separator::Comma => b',',
+        }
+    }
+}
+
+/// Column names of the mail-merge sheet. Dutch, as the people who merge letters read
+/// them, and the same whatever the language of the page it came from, because a mail
+/// merge template names them.
+pub const MAIL_MERGE_COLUMNS: [&str; 8] = [
+    "uitnodigingsnummer",
+    "code",
+    "pseudoniem",
+    "panel",
+    "panelnaam",
+    "gemeente",
+    "inlogadres",
+    "inloglink",
+];
+
+/// The invitations as a sheet for the mail merge, the same from the command line, the
+/// API and the staff pages: UTF-8 with a byte order mark (so spreadsheet programs read
+/// é and ë right), the chosen separator, the columns of [`MAIL_MERGE_COLUMNS`] with
+/// the login address and the QR code's link, and every cell through [`csv_safe`].
+pub fn write_invitations_csv<W: Write>(
+    list: &[super::panels::Invitation],
+    public_url: &str,
+    separator: Separator,
+    mut out: W,
+) -> Result<W> {
+    out.write_all("\u{feff}".as_bytes())
+        .map_err(|e| Error::Internal(format!("csv: {e}")))?;
+    let mut sheet = CsvSheet::with_separator(out, separator);
+    sheet.row(MAIL_MERGE_COLUMNS)?;
+    let address = super::invitations::login_address(public_url);
     for i in list {
         sheet.row([
+            i.number.as_str(),
             &i.code,
             &i.pseudonym,
             &i.panel,
             &i.panel_name,
             &i.municipality,
+            &address,
+            &super::invitations::login_link(public_url, &i.code),
         ])?;
     }
     sheet.finish()

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod draws;
 pub mod error;
 pub mod export;
+pub mod invitations;
 pub mod limits;
 pub mod live;
 pub mod moderation;

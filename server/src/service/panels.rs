@@ -20,12 +20,14 @@ use crate::domain::secrets::{
 };
 use crate::domain::{Role, text_length};
 use crate::store::entities::{municipality, panel, staff_user};
-use crate::store::people::NewPanelist;
 use crate::store::{audit, is_unique_violation, people};
 
 /// One invitation for the mail merge. The code exists only here: it is stored hashed.
 #[derive(Clone, Debug, Serialize)]
 pub struct Invitation {
+    /// The invitation number staff and panelist can read over the phone
+    /// (`2026-003-0142`).
+    pub number: String,
     /// The code as printed on the letter (`ABCD-EFGH-JKLMN`).
     pub code: String,
     /// The pseudonym the panelist will post under.
@@ -284,23 +286,32 @@ impl Service {
             .await
     }
 
-    /// Creates panelists with the given plain codes (the demo uses fixed ones).
+    /// Creates panelists with the given plain codes (the demo uses fixed ones), as one
+    /// batch of numbered invitations.
     pub async fn create_panelists_with_codes(
         &self,
         panel_slug: &str,
         codes: &[String],
         ctx: &AuditContext,
     ) -> Result<Vec<Invitation>> {
-        let db = self.store.db();
-        let panel = people::panel_by_slug(db, panel_slug)
+        Ok(self
+            .create_batch_with_codes(panel_slug, codes, ctx)
+            .await?
+            .invitations)
+    }
+
+    /// [`Self::create_panelists_with_codes`], answering with the whole batch (the
+    /// command line prints its letters).
+    pub async fn create_batch_with_codes(
+        &self,
+        panel_slug: &str,
+        codes: &[String],
+        ctx: &AuditContext,
+    ) -> Result<super::invitations::IssuedBatch> {
+        let panel = people::panel_by_slug(self.store.db(), panel_slug)
             .await?
             .ok_or_else(|| Error::not_found("panel_not_found"))?;
-        let m = people::municipality_by_id(db, panel.municipality_id)
-            .await?
-            .ok_or_else(|| Error::not_found("municipality_not_found"))?;
-        let now = self.now();
-        let tx = self.store.begin_write().await?;
-        let mut out = Vec::with_capacity(codes.len());
+        let mut normalized = Vec::with_capacity(codes.len());
         for code in codes {
             let code = normalize_invite_code(code);
             if !plausible_invite_code(&code) {
@@ -309,45 +320,25 @@ impl Service {
                     "Ongeldige uitnodigingscode.",
                 ));
             }
-            let mut pseudonym = random_pseudonym();
-            for _ in 0..20 {
-                if !people::pseudonym_taken(&*tx, panel.id, &pseudonym).await? {
-                    break;
-                }
-                pseudonym = random_pseudonym();
-            }
-            people::insert_panelist(
-                &*tx,
-                NewPanelist {
-                    panel_id: panel.id,
-                    pseudonym: &pseudonym,
-                    invite_code_hash: &hash_invite_code(&code),
-                },
-                now,
-            )
-            .await?;
-            out.push(Invitation {
-                code: format_invite_code(&code),
-                pseudonym,
-                panel: panel.slug.clone(),
-                panel_name: panel.name.clone(),
-                municipality: m.name.clone(),
-            });
+            normalized.push(code);
         }
-        audit::append(
-            &*tx,
-            ctx.entry(
-                Some(m.id),
-                "invites.create",
-                "panel",
-                panel.slug.clone(),
-                serde_json::json!({"count": codes.len()}),
-            ),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(out)
+        self.issue_batch(&panel, &normalized, None, ctx).await
+    }
+
+    /// A pseudonym not yet used on the panel (after twenty tries, the last one drawn).
+    pub(super) async fn fresh_pseudonym<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        panel_id: i64,
+    ) -> Result<String> {
+        let mut pseudonym = random_pseudonym();
+        for _ in 0..20 {
+            if !people::pseudonym_taken(db, panel_id, &pseudonym).await? {
+                break;
+            }
+            pseudonym = random_pseudonym();
+        }
+        Ok(pseudonym)
     }
 
     /// Gives an address a role in a municipality for the command line and the demo: a

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod draws;
 pub mod events;
 pub mod idempotency;
+pub mod invitations;
 pub mod moderation;
 pub mod people;
 pub mod posts;

@@ -149,6 +149,20 @@ pub async fn panelist_by_id<C: ConnectionTrait>(
     panelist::Entity::find_by_id(id).one(db).await
 }
 
+/// The panelists with these ids.
+pub async fn panelists_by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<Vec<panelist::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    panelist::Entity::find()
+        .filter(panelist::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
 /// Records a login: first and last login times.
 pub async fn touch_panelist_login<C: ConnectionTrait>(
     db: &C,

@@ -4,4 +4,5 @@
 
 pub mod charts;
 pub mod i18n;
+pub mod letters;
 pub mod view;

@@ -16,6 +16,7 @@ fn beraad(db: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) ->
         .env("BERAAD_DATABASE_URL", db)
         .env("RUST_LOG", "warn")
         .env_remove("BERAAD_STAFF_PASSWORD")
+        .env_remove("BERAAD_PUBLIC_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -80,25 +81,119 @@ async fn operator_commands_work_end_to_end() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = text(&out.stdout);
+    let csv = csv.strip_prefix('\u{feff}').expect("UTF-8 with a BOM");
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("code,pseudonym,panel,panel_name,municipality")
+        Some("uitnodigingsnummer,code,pseudoniem,panel,panelnaam,gemeente,inlogadres,inloglink")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 3);
     for row in &rows {
-        assert_eq!(row[0].len(), 15, "ABCD-EFGH-JKLMN: {}", row[0]);
-        assert_eq!(row[2], "utrecht");
-        assert_eq!(row[4], "Gemeente Utrecht");
+        assert_eq!(row[1].len(), 15, "ABCD-EFGH-JKLMN: {}", row[1]);
+        assert_eq!(row[3], "utrecht");
+        assert_eq!(row[5], "Gemeente Utrecht");
     }
     let store = Store::connect(&db, 2).await.expect("store");
     let service = Service::new(store, Arc::new(SystemClock), ServiceSettings::default());
     let login = service
-        .login_panelist(rows[0][0], None)
+        .login_panelist(rows[0][1], None)
         .await
         .expect("code from the CSV logs in");
-    assert_eq!(login.view.pseudonym.as_deref(), Some(rows[0][1]));
+    assert_eq!(login.view.pseudonym.as_deref(), Some(rows[0][2]));
+
+    // Letters: a batch as PDF and sheet, written once to new files; a code replaced and
+    // another revoked by number.
+    let files = tempfile::tempdir().expect("tempdir");
+    let pdf = files.path().join("brieven.pdf");
+    let sheet = files.path().join("brieven.csv");
+    let pdf_arg = pdf.display().to_string();
+    let sheet_arg = sheet.display().to_string();
+    let letters_args = [
+        "letters", "create", "--panel", "utrecht", "--count", "2", "--out", &pdf_arg, "--csv",
+        &sheet_arg,
+    ];
+    let out = beraad(&db, &letters_args, None, &[]);
+    assert!(!out.status.success(), "no public address");
+    assert!(
+        text(&out.stderr).contains("BERAAD_PUBLIC_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!pdf.exists(), "nothing written, no codes made");
+    let public = [("BERAAD_PUBLIC_URL", "https://beraad.utrecht.nl")];
+    let out = beraad(&db, &letters_args, None, &public);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pages = crate::letters::pdf_pages(&std::fs::read(&pdf).expect("pdf"));
+    assert_eq!(pages.len(), 2);
+    assert!(
+        pages[0].contains("https://beraad.utrecht.nl/"),
+        "{}",
+        pages[0]
+    );
+    let sheet_text = std::fs::read_to_string(&sheet).expect("sheet");
+    let first: Vec<&str> = sheet_text
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split(';')
+        .collect();
+    let (number, code) = (first[0].to_owned(), first[1].to_owned());
+    assert!(pages[0].contains(&number) && pages[0].contains(&code));
+    let again = beraad(&db, &letters_args, None, &public);
+    assert!(
+        !again.status.success(),
+        "existing files are not overwritten"
+    );
+
+    let replaced = files.path().join("vervangen.pdf");
+    let replaced_arg = replaced.display().to_string();
+    let out = beraad(
+        &db,
+        &[
+            "letters",
+            "replace",
+            "--municipality",
+            "utrecht",
+            "--number",
+            &number,
+            "--out",
+            &replaced_arg,
+        ],
+        None,
+        &public,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        crate::letters::pdf_pages(&std::fs::read(&replaced).expect("pdf")).len(),
+        1
+    );
+    assert!(
+        service.login_panelist(&code, None).await.is_err(),
+        "the old code is void"
+    );
+    let second: Vec<&str> = sheet_text
+        .lines()
+        .nth(2)
+        .expect("a row")
+        .split(';')
+        .collect();
+    let out = beraad(
+        &db,
+        &[
+            "letters",
+            "revoke",
+            "--municipality",
+            "utrecht",
+            "--number",
+            second[0],
+        ],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("revoked"));
+    assert!(service.login_panelist(second[1], None).await.is_err());
 
     // Staff accounts: password from standard input, never a flag; weak ones refused.
     let out = beraad(

@@ -17,6 +17,7 @@ mod draws;
 mod fuzz;
 mod idempotency;
 mod leaks;
+mod letters;
 mod matrix;
 mod moderation;
 mod multinode;

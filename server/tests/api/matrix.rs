@@ -350,6 +350,20 @@ fn rows() -> Vec<Row> {
             .body(|_| json!({"hours": 0})),
         row(M::POST, "/moderation/panelists/{id}/premoderate", "/moderation/panelists/{panelist_a}/premoderate", [401, 403, 403, 204, 403, 204, 404, 404, 404, 404])
             .body(|_| json!({"on": false})),
+        // Letters and codes: admins of the municipality; the response figures analysts too.
+        // A batch of 0 letters is 422 once access is granted.
+        row(M::POST, "/panels/{slug}/invitation-batches", "/panels/{muni}/invitation-batches", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
+            .body(|_| json!({"count": 0})),
+        row(M::GET, "/invitation-batches/{id}", "/invitation-batches/{batch_u}", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::GET, "/municipalities/{municipality}/response", "/municipalities/{muni}/response", [401, 403, 403, 403, 200, 200, 404, 404, 404, 404]),
+        row(M::GET, "/municipalities/{municipality}/letter", "/municipalities/{muni}/letter", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        // A letter text too long for one page: 422 once access is granted.
+        row(M::PUT, "/municipalities/{municipality}/letter", "/municipalities/{muni}/letter", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
+            .body(|_| json!({"text": "Een te lange brief. ".repeat(200)})),
+        row(M::GET, "/municipalities/{municipality}/invitations/{number}", "/municipalities/{muni}/invitations/{inv_look}", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::POST, "/municipalities/{municipality}/invitations/{number}/revoke", "/municipalities/{muni}/invitations/{inv_revoke}/revoke", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::POST, "/municipalities/{municipality}/invitations/{number}/replace", "/municipalities/{muni}/invitations/{inv_replace}/replace", [401, 403, 403, 403, 403, 201, 404, 404, 404, 404])
+            .body(|_| json!({})),
         // The audit log: moderators read the moderation part, admins all and the export.
         row(M::GET, "/audit", "/audit?municipality={muni}", [401, 403, 403, 200, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/audit/export", "/audit/export?municipality={muni}", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
@@ -656,6 +670,18 @@ async fn fixture(app: &TestApp) -> (Names, Vec<Client>) {
         .remove(0)
         .code;
 
+    let letters = app
+        .service
+        .create_batch_with_codes(
+            "utrecht-b",
+            &(0..3)
+                .map(|_| beraad::domain::secrets::new_invite_code())
+                .collect::<Vec<_>>(),
+            &AuditContext::cli(),
+        )
+        .await
+        .expect("letters");
+
     let clients = vec![
         app.anonymous(),
         app.panelist(&u.codes[0]).await,
@@ -779,6 +805,10 @@ async fn fixture(app: &TestApp) -> (Names, Vec<Client>) {
         ("case_z", case_z.to_string()),
         ("post_z", id(&post_z)),
         ("post_z_held", id(&held_z)),
+        ("batch_u", letters.id.to_string()),
+        ("inv_look", letters.invitations[0].number.clone()),
+        ("inv_revoke", letters.invitations[1].number.clone()),
+        ("inv_replace", letters.invitations[2].number.clone()),
     ]));
     (names, clients)
 }

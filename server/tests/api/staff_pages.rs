@@ -13,7 +13,6 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) path: String,
     content_type: String,
-    disposition: String,
     pub(crate) text: String,
 }
 
@@ -38,12 +37,11 @@ pub(crate) async fn post_form(client: &Client, path: &str, fields: &[(&str, &str
             .unwrap_or_default()
             .to_owned()
     };
-    let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+    let content_type = header("content-type");
     Answer {
         status: resp.status(),
         path: resp.url().path().to_owned(),
         content_type,
-        disposition,
         text: resp.text().await.expect("body"),
     }
 }
@@ -301,37 +299,46 @@ async fn invitations_download_as_csv_with_working_codes(app: TestApp) {
     assert!(taken.text.contains("id=\"panel-slug-fout\""));
     assert_eq!(input_value(&taken.text, "name"), Some("Nog een"));
 
-    let csv = post_form(
+    let made = post_form(
         &admin,
         "/beheer/panels/oost/uitnodigingen",
-        &[("gemeente", "utrecht"), ("count", "3")],
+        &[
+            ("gemeente", "utrecht"),
+            ("count", "3"),
+            ("separator", "semicolon"),
+        ],
     )
     .await;
-    assert_eq!(csv.status, StatusCode::OK);
-    assert!(csv.content_type.starts_with("text/csv"));
-    assert_eq!(
-        csv.disposition,
-        "attachment; filename=uitnodigingen-oost.csv"
-    );
-    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    assert_eq!(made.status, StatusCode::OK);
+    assert!(made.content_type.starts_with("text/html"));
+    let (name, sheet) = crate::letters::data_link(&made.text, "brieven-csv");
+    assert!(name.ends_with(".csv"), "{name}");
+    assert!(sheet.starts_with(&[0xEF, 0xBB, 0xBF]), "a BOM");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&sheet[3..]);
     let header = reader.headers().expect("header").clone();
     assert_eq!(
         header.iter().collect::<Vec<_>>(),
-        ["code", "pseudonym", "panel", "panel_name", "municipality"]
+        beraad::service::export::MAIL_MERGE_COLUMNS
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), 3);
+    let (pdf_name, pdf) = crate::letters::data_link(&made.text, "brieven-pdf");
+    assert!(pdf_name.ends_with(".pdf"), "{pdf_name}");
+    assert_eq!(crate::letters::pdf_pages(&pdf).len(), 3);
     for row in &rows {
-        assert_eq!(&row[2], "oost");
-        assert_eq!(&row[3], "Wijkpanel Oost");
+        assert_eq!(&row[3], "oost");
+        assert_eq!(&row[4], "Wijkpanel Oost");
         let mut panelist = app.anonymous();
         panelist
-            .login("/api/v1/auth/invite", json!({"code": &row[0]}))
+            .login("/api/v1/auth/invite", json!({"code": &row[1]}))
             .await;
         let (status, me) = panelist.get("/api/v1/auth/session").await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(me["pseudonym"], row[1]);
+        assert_eq!(me["pseudonym"], row[2]);
     }
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| vec![r[1].to_owned()]).collect();
     let (_, page) = admin.get_text("/beheer/panels").await;
     assert!(page.contains("data-members=\"3\""));
 

@@ -13,7 +13,7 @@ use crate::helpers::TestApp;
 both_engines!(this_release_s_migrations_keep_the_previous_release_s_data);
 
 /// Migrations added since the previous release.
-const NEW_MIGRATIONS: u32 = 3;
+const NEW_MIGRATIONS: u32 = 4;
 
 async fn this_release_s_migrations_keep_the_previous_release_s_data(app: TestApp) {
     let t = app.tenant("utrecht", 2).await;
@@ -86,4 +86,29 @@ async fn this_release_s_migrations_keep_the_previous_release_s_data(app: TestApp
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The codes handed out before invitations had numbers got numbers: one batch for
+    // the panel, the first use carried over, and they can be revoked like any other.
+    let admin = app.staff(&t.admin).await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let (status, first) = admin
+        .get(&format!(
+            "/api/v1/municipalities/utrecht/invitations/{year}-001-0001"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["status"], "active");
+    assert!(first["first_used_at"].is_string(), "{first}");
+    let (status, revoked) = admin
+        .post(
+            &format!("/api/v1/municipalities/utrecht/invitations/{year}-001-0002/revoke"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    let (status, _) = app
+        .anonymous()
+        .post("/api/v1/auth/invite", json!({"code": &t.codes[1]}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod dashboard;
 pub mod draw;
+pub mod letters;
 pub mod moderation;
 pub mod panel;
 pub mod staff;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(draw::routes())
         .merge(dashboard::routes())
+        .merge(letters::routes())
 }
 
 /// The frame around every page: who is signed in, what they may reach, the CSRF token
@@ -638,6 +640,7 @@ const REALTIME_JS: &str = include_str!("../../../../web/static/realtime.js");
 const MODERATION_JS: &str = include_str!("../../../../web/static/moderation.js");
 const WATCH_JS: &str = include_str!("../../../../web/static/watch.js");
 const CASE_EDITOR_JS: &str = include_str!("../../../../web/static/case-editor.js");
+const CODE_JS: &str = include_str!("../../../../web/static/code.js");
 const MODERATION_CSS: &str = include_str!("../../../../web/static/moderatie.css");
 const STAFF_CSS: &str = include_str!("../../../../web/static/beheer.css");
 const ANALYSIS_CSS: &str = include_str!("../../../../web/static/analyse.css");
@@ -652,6 +655,7 @@ pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Re
         "moderation.js" => (MODERATION_JS, "text/javascript; charset=utf-8"),
         "watch.js" => (WATCH_JS, "text/javascript; charset=utf-8"),
         "case-editor.js" => (CASE_EDITOR_JS, "text/javascript; charset=utf-8"),
+        "code.js" => (CODE_JS, "text/javascript; charset=utf-8"),
         "moderatie.css" => (MODERATION_CSS, "text/css; charset=utf-8"),
         "beheer.css" => (STAFF_CSS, "text/css; charset=utf-8"),
         "analyse.css" => (ANALYSIS_CSS, "text/css; charset=utf-8"),

@@ -20,7 +20,7 @@ use crate::service::case_text::{self, CaseFinding, CaseTexts};
 use crate::service::cases::{
     CaseChanges, CaseView, FrameItem, NewCase, OpenCase, Schedule, TrailStep,
 };
-use crate::service::export::write_invitations_csv;
+use crate::service::export::Separator;
 use crate::service::panels::{PanelSummary, StaffGrant, Workplace};
 use crate::service::policy::StaffActor;
 use crate::service::{AuditContext, Error};
@@ -104,15 +104,15 @@ fn need_admin() -> Error {
 }
 
 /// A municipality to switch to in the page's municipality menu.
-struct Place {
-    slug: String,
-    name: String,
-    current: bool,
+pub(super) struct Place {
+    pub(super) slug: String,
+    pub(super) name: String,
+    pub(super) current: bool,
 }
 
 /// The municipalities the viewer administers, and the one chosen (`?gemeente=`, else
 /// the first).
-async fn admin_places(
+pub(super) async fn admin_places(
     state: &AppState,
     v: &Viewer,
     chosen: Option<&str>,
@@ -1493,10 +1493,13 @@ pub struct InviteForm {
     gemeente: String,
     #[serde(default)]
     count: String,
+    #[serde(default)]
+    separator: String,
 }
 
-/// `POST /beheer/panels/{slug}/uitnodigingen`: creates invitations and answers with
-/// the CSV download. The codes exist only in this answer.
+/// `POST /beheer/panels/{slug}/uitnodigingen`: makes a batch of letters and answers
+/// with the page that holds them (PDF) and the mail-merge sheet (CSV). The codes exist
+/// only in this answer.
 pub async fn invites(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -1523,12 +1526,12 @@ pub async fn invites(
         )
         .await;
     };
-    let list = match state
+    let batch = match state
         .service
-        .invite_panelists(actor, &slug, count, &ctx)
+        .create_invitation_batch(actor, &slug, count, &ctx)
         .await
     {
-        Ok(l) => l,
+        Ok(b) => b,
         Err(e @ Error::Invalid { .. }) => {
             let code = crate::http::error::status_of(&e);
             let extras = failed(v.t.error(e.code(), &e.message()));
@@ -1536,23 +1539,8 @@ pub async fn invites(
         }
         Err(e) => return v.fail(e),
     };
-    let body = match write_invitations_csv(&list, Vec::new()) {
-        Ok(b) => b,
-        Err(e) => return v.fail(e),
-    };
-    tracing::info!(panel = %slug, count = list.len(), "invitations downloaded");
-    // The slug holds only a-z, 0-9 and '-' (the service checks), so it is safe in the
-    // header.
-    let disposition = format!("attachment; filename=uitnodigingen-{slug}.csv");
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response()
+    let separator = Separator::parse(&form.separator).unwrap_or_default();
+    super::letters::made_page(&state, &v, &batch, separator)
 }
 
 // ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cases;
 pub mod draws;
 pub mod health;
+pub mod invitations;
 pub mod moderation;
 pub mod posts;
 
@@ -73,6 +74,31 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/moderation/panelists/{id}/premoderate",
             post(moderation::premoderate),
+        )
+        .route(
+            "/panels/{slug}/invitation-batches",
+            post(invitations::create_batch),
+        )
+        .route("/invitation-batches/{id}", get(invitations::batch))
+        .route(
+            "/municipalities/{municipality}/response",
+            get(invitations::response),
+        )
+        .route(
+            "/municipalities/{municipality}/letter",
+            get(invitations::letter).put(invitations::set_letter),
+        )
+        .route(
+            "/municipalities/{municipality}/invitations/{number}",
+            get(invitations::invitation),
+        )
+        .route(
+            "/municipalities/{municipality}/invitations/{number}/revoke",
+            post(invitations::revoke),
+        )
+        .route(
+            "/municipalities/{municipality}/invitations/{number}/replace",
+            post(invitations::replace),
         )
         .route("/audit", get(moderation::audit))
         .route(

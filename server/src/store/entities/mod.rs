@@ -10,6 +10,8 @@ pub mod draw;
 pub mod draw_member;
 pub mod flag;
 pub mod idempotency_key;
+pub mod invitation;
+pub mod invitation_batch;
 pub mod moderation_action;
 pub mod municipality;
 pub mod panel;

@@ -16,6 +16,9 @@ pub struct Model {
     pub banned_words: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub suspect_words: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub letter_text: Option<String>,
+    pub invitation_batches_made: i32,
     pub created_at: DateTimeUtc,
 }
 
