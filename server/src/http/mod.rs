@@ -80,7 +80,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
-        ));
+        ))
+        .layer(middleware::map_response(api_envelope));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(routes::health::healthz))
@@ -98,6 +99,23 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
         }))
         .with_state(state)
+}
+
+/// Under `/api/v1` every refusal is the JSON error envelope. axum answers a method that
+/// a route does not have with an empty `405`; it becomes `405 method_not_allowed`,
+/// keeping the `Allow` header axum wrote.
+async fn api_envelope(resp: Response) -> Response {
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let mut out = ApiError::method_not_allowed().into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 /// Content-Security-Policy of every answer: no inline script, no framing.

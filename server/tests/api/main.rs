@@ -11,6 +11,7 @@ mod case_text;
 mod cases;
 mod cli;
 mod concurrency;
+mod contract;
 mod crash;
 mod door;
 mod fuzz;
