@@ -18,6 +18,7 @@ mod fuzz;
 mod idempotency;
 mod leaks;
 mod matrix;
+mod metrics;
 mod moderation;
 mod multinode;
 mod posts;

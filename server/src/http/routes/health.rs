@@ -1,6 +1,5 @@
 //! Liveness, readiness and metrics.
 
-use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
@@ -141,47 +140,15 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return resp;
     }
-    let mut out = String::new();
     if let Some(hub) = &state.hub {
+        use crate::metrics::{DELIVERIES, EVENTS, RESYNCS, ROOMS, WS_CONNECTIONS};
         let s = &hub.stats;
-        let rows: [(&str, &str, &str, i64); 5] = [
-            (
-                "beraad_ws_connections",
-                "gauge",
-                "Open WebSocket connections.",
-                s.connections.load(Relaxed),
-            ),
-            (
-                "beraad_rooms",
-                "gauge",
-                "Cases followed live on this node.",
-                hub.room_count() as i64,
-            ),
-            (
-                "beraad_events_total",
-                "counter",
-                "Case events fanned out.",
-                s.events.load(Relaxed) as i64,
-            ),
-            (
-                "beraad_deliveries_total",
-                "counter",
-                "Frames queued to connections.",
-                s.deliveries.load(Relaxed) as i64,
-            ),
-            (
-                "beraad_resyncs_total",
-                "counter",
-                "Connections told to resync for falling behind.",
-                s.resyncs.load(Relaxed) as i64,
-            ),
-        ];
-        for (name, kind, help, value) in rows {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
+        metrics::gauge!(WS_CONNECTIONS).set(s.connections.load(Relaxed) as f64);
+        metrics::gauge!(ROOMS).set(hub.room_count() as f64);
+        metrics::counter!(EVENTS).absolute(s.events.load(Relaxed));
+        metrics::counter!(DELIVERIES).absolute(s.deliveries.load(Relaxed));
+        metrics::counter!(RESYNCS).absolute(s.resyncs.load(Relaxed));
     }
+    let out = crate::metrics::render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
