@@ -6,15 +6,42 @@ pub mod draw;
 pub mod screening;
 pub mod secrets;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A closed set of values sent and accepted as words (see `word_enum!`). The API
+/// description publishes each as a named string enum, and a test serialises every value
+/// of every set to hold the two together.
+pub trait ClosedSet: Copy + Serialize + DeserializeOwned + ToSchema + 'static {
+    /// Every value, in declaration order.
+    fn all() -> &'static [Self];
+}
+
+/// The schema of an optional answer from a closed set: one of its words, an empty
+/// string (not shared) or null.
+pub fn optional_word<T: ClosedSet>() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Ref, Type};
+    OneOfBuilder::new()
+        .item(Ref::from_schema_name(T::name()))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0))
+                .description(Some("Not shared.")),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
 /// Declares a closed set of values stored and sent as lower-case Dutch or English words,
-/// with parsing that names what was expected.
+/// with parsing that names what was expected. Its OpenAPI schema is written here rather
+/// than derived: utoipa's derive does not read a `#[serde(rename)]` whose word comes in
+/// through a macro, and would publish the Rust names.
 macro_rules! word_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    ($(#[doc = $doc:literal])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $word)] $variant),+
         }
@@ -42,6 +69,31 @@ macro_rules! word_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc: &[&str] = &[$($doc),*];
+                let words = [$($word),+];
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")))
+                    .enum_values(Some(words))
+                    .examples([words[0]])
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+
+        impl ClosedSet for $name {
+            fn all() -> &'static [Self] {
+                Self::ALL
             }
         }
     };
@@ -152,6 +204,29 @@ word_enum!(
         /// None.
         None = "geen",
     }
+);
+
+word_enum!(
+    /// Who holds a session.
+    SessionKind { Panelist = "panelist", Staff = "staff" }
+);
+
+word_enum!(
+    /// Which moderation queue: held posts (pre-moderation and automatic checks) or posts
+    /// with open flags.
+    QueueKind { Pending = "pending", Flagged = "flagged" }
+);
+
+word_enum!(
+    /// Format of an export: JSON Lines (first the case, then every post) or CSV (one row
+    /// per post, with a header row).
+    ExportFormat { JsonLines = "jsonl", Csv = "csv" }
+);
+
+word_enum!(
+    /// What the automatic check does with a draft: let it through, hold it for a
+    /// moderator, or refuse it.
+    CheckOutcome { Accept = "accept", Hold = "hold", Reject = "reject" }
 );
 
 impl CaseStatus {

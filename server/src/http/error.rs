@@ -15,7 +15,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    fields: Vec<&'static str>,
+    fields: Vec<String>,
     retry_after: Option<u64>,
 }
 
@@ -65,6 +65,69 @@ impl ApiError {
         )
     }
 
+    /// 405 for a method the route does not have (the caller keeps the `Allow` header).
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Deze methode kan hier niet; de kopregel Allow noemt de methodes die wel kunnen.",
+        )
+    }
+
+    /// `422 invalid_body` or `400 invalid_query` for input serde refused, naming the
+    /// field in `fields` and in a Dutch message (serde's own text is English and is
+    /// never passed on). `path` is where the deserializer stood (`.`-separated, empty
+    /// at the top); `error` serde's message, read only to tell a missing or unknown
+    /// field (whose name it holds) from a wrong value.
+    pub fn unreadable(status: StatusCode, code: &'static str, path: &str, error: &str) -> Self {
+        let named = |prefix: &str| {
+            error
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split('`').nth(1))
+                .map(str::to_owned)
+        };
+        let join = |field: String| {
+            if path.is_empty() || path == "." {
+                field
+            } else {
+                format!("{path}.{field}")
+            }
+        };
+        let (field, what) = if let Some(f) = named("missing field") {
+            (join(f), "ontbreekt")
+        } else if let Some(f) = named("unknown field") {
+            // The path already ends at the unknown field.
+            let field = if path.is_empty() || path == "." {
+                f
+            } else {
+                path.to_owned()
+            };
+            (field, "bestaat hier niet")
+        } else {
+            (path.to_owned(), "heeft een waarde van de verkeerde soort")
+        };
+        let field = if field.is_empty() || field == "." {
+            String::new()
+        } else {
+            field
+        };
+        let place = if status == StatusCode::BAD_REQUEST {
+            "De zoekparameter"
+        } else {
+            "Het veld"
+        };
+        let message = if field.is_empty() {
+            "Het verzoek heeft niet de vorm die deze route verwacht.".to_owned()
+        } else {
+            format!("{place} '{field}' {what}.")
+        };
+        let mut e = ApiError::new(status, code, message);
+        if !field.is_empty() {
+            e.fields = vec![field];
+        }
+        e
+    }
+
     /// The same error telling the client to retry after `secs` seconds (`Retry-After`).
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
@@ -74,6 +137,22 @@ impl ApiError {
     /// The status of this error.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+                fields: self.fields.clone(),
+            },
+        }
+    }
+
+    /// The seconds of `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// The stable code of this error.
@@ -111,7 +190,7 @@ impl From<Error> for ApiError {
             status,
             code: e.code(),
             message: e.message(),
-            fields: e.fields().to_vec(),
+            fields: e.fields().iter().map(|f| (*f).to_owned()).collect(),
             retry_after: match e {
                 Error::RateLimited { retry_after_secs }
                 | Error::Unavailable {
@@ -135,10 +214,7 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_body",
-                format!(
-                    "Het verzoek mist een veld of heeft een veld van de verkeerde soort: {}",
-                    r.body_text()
-                ),
+                "Het verzoek mist een veld of heeft een veld van de verkeerde soort.",
             ),
             _ => ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -156,24 +232,18 @@ impl From<PathRejection> for ApiError {
 }
 
 impl From<QueryRejection> for ApiError {
-    fn from(r: QueryRejection) -> Self {
+    fn from(_: QueryRejection) -> Self {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_query",
-            format!("Ongeldige zoekparameters: {}", r.body_text()),
+            "De zoekparameters hebben niet de vorm die deze route verwacht.",
         )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-                fields: self.fields.iter().map(|f| (*f).to_owned()).collect(),
-            },
-        };
+        let body = self.body();
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())

@@ -53,6 +53,26 @@ fn json_has_control_character(value: &serde_json::Value) -> bool {
     }
 }
 
+/// Writes every number with a zero fraction (`8.0`) as the integer it is. JSON has one
+/// kind of number and JSON Schema counts `8.0` as an integer, but serde refuses it for an
+/// integer field; the API description promises integers, so it takes them either way.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
+}
+
 /// Whether any name or value of a URL-encoded form or query holds a control character.
 pub fn form_has_control_character(encoded: &[u8]) -> bool {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded).is_ok_and(|pairs| {
@@ -103,12 +123,21 @@ where
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(JsonRejection::from)?;
-        let axum::Json(tree) = axum::Json::<serde_json::Value>::from_bytes(&bytes)?;
+        let axum::Json(mut tree) = axum::Json::<serde_json::Value>::from_bytes(&bytes)?;
         if json_has_control_character(&tree) {
             return Err(control_character_error().into());
         }
-        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
-        Ok(Json(value))
+        integral_floats_as_integers(&mut tree);
+        serde_path_to_error::deserialize::<_, T>(tree)
+            .map(Json)
+            .map_err(|e| {
+                ApiError::unreadable(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    &e.path().to_string(),
+                    &e.inner().to_string(),
+                )
+            })
     }
 }
 
@@ -136,15 +165,20 @@ impl FromRequestParts<AppState> for Auth {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             if !bool::from(sent.as_bytes().ct_eq(auth.csrf_token.as_bytes())) {
-                return Err(Error::forbidden(
-                    "csrf_failed",
-                    "Dit verzoek mist een geldig CSRF-token (kopregel X-CSRF-Token).",
-                )
-                .into());
+                return Err(csrf_failed());
             }
         }
         Ok(Auth(auth))
     }
+}
+
+/// `403 csrf_failed`: a state-changing request without the session's CSRF token.
+pub fn csrf_failed() -> ApiError {
+    Error::forbidden(
+        "csrf_failed",
+        "Dit verzoek mist een geldig CSRF-token (kopregel X-CSRF-Token).",
+    )
+    .into()
 }
 
 /// The session behind the request's cookie, if any.
@@ -283,7 +317,7 @@ where
     }
 }
 
-/// Query parameters; malformed ones answer `400 invalid_query`, ones with a control
+/// Query parameters; malformed ones answer `400 invalid_query` naming the parameter, ones with a control
 /// character `422 control_character`.
 pub struct Query<T>(pub T);
 
@@ -294,13 +328,22 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if form_has_control_character(parts.uri.query().unwrap_or_default().as_bytes()) {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default().as_bytes();
+        if form_has_control_character(query) {
             return Err(control_character_error().into());
         }
-        let axum::extract::Query(v) =
-            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
-        Ok(Query(v))
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query));
+        serde_path_to_error::deserialize::<_, T>(de)
+            .map(Query)
+            .map_err(|e| {
+                ApiError::unreadable(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    &e.path().to_string(),
+                    &e.inner().to_string(),
+                )
+            })
     }
 }
 

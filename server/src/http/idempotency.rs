@@ -65,6 +65,30 @@ const NOT_REPLAYED: [HeaderName; 6] = [
 /// codes can be revoked, while no code ever rests in `idempotency_keys`.
 #[derive(Clone, Copy, Debug)]
 pub struct OneTimeAnswer;
+/// Whether a request by `method` to `path` (under `/api/v1` or with the prefix) takes
+/// an `Idempotency-Key`: every POST but the logins, which make a new session each time.
+/// The API description declares the header by the same rule.
+pub fn honours(method: &Method, path: &str) -> bool {
+    method == Method::POST && !path.contains("/auth/")
+}
+
+/// `400 invalid_idempotency_key`.
+pub fn invalid_key() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_idempotency_key",
+        "Idempotency-Key bestaat uit 1 tot 128 zichtbare ASCII-tekens.",
+    )
+}
+
+/// `422 idempotency_key_reused`.
+pub fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "Deze Idempotency-Key is al gebruikt voor een ander verzoek.",
+    )
+}
 
 /// The middleware.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -78,7 +102,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     let Some(key) = req.headers().get(HEADER).cloned() else {
         return Ok(next.run(req).await);
     };
-    if req.method() != Method::POST || req.uri().path().contains("/auth/") {
+    if !honours(req.method(), req.uri().path()) {
         return Ok(next.run(req).await);
     }
     let key = key
@@ -86,13 +110,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
         .ok()
         .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_idempotency_key",
-                "Idempotency-Key bestaat uit 1 tot 128 zichtbare ASCII-tekens.",
-            )
-        })?;
+        .ok_or_else(invalid_key)?;
     let Some(auth) = session_of(req.headers(), &state).await? else {
         // No session: the handler answers 401 and nothing is stored.
         return Ok(next.run(req).await);
@@ -122,11 +140,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
             Claim::Released => continue,
             Claim::Existing(existing) => {
                 if existing.fingerprint != fingerprint {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "idempotency_key_reused",
-                        "Deze Idempotency-Key is al gebruikt voor een ander verzoek.",
-                    ));
+                    return Err(key_reused());
                 }
                 if let (Some(status), Some(body)) = (existing.status, existing.response.clone()) {
                     return Ok(replay(status, existing.headers.as_deref(), body));
@@ -216,7 +230,8 @@ fn is_transient(status: StatusCode) -> bool {
     ) || status.is_server_error()
 }
 
-fn in_progress() -> ApiError {
+/// `409 idempotency_in_progress` with `Retry-After`.
+pub fn in_progress() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "idempotency_in_progress",

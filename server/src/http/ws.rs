@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +24,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody as ApiErrorBody};
 use super::extract::{ClientIp, session_of};
 use super::server::{OpenConnection, Refusal, ServerLimits, until_draining};
 use crate::domain::Role;
@@ -71,13 +72,25 @@ enum ClientMessage {
     Ping,
 }
 
-/// `GET /api/v1/ws`: checks the Origin, the session and the socket caps, then upgrades.
+/// Opens the WebSocket for live updates (see docs/protocol.md).
+///
+/// Checks the Origin, the session and the socket caps, then upgrades. A request that is
+/// not a WebSocket handshake learns that only after the session check (so the door says
+/// nothing to a stranger), as `426 upgrade_required` with the headers that name the
+/// protocol.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "live", operation_id = "openLiveSocket",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 403, description = "A foreign Origin", body = ApiErrorBody),
+        (status = 426, description = "Not a WebSocket handshake: send `Upgrade: websocket` and `Sec-WebSocket-Version: 13`", body = ApiErrorBody,
+            headers(("Upgrade" = String, description = "websocket"), ("Sec-WebSocket-Version" = String, description = "13"))),
+    ))]
 pub async fn upgrade(
     State(state): State<AppState>,
     ClientIp(client_ip): ClientIp,
     connection: Option<Extension<OpenConnection>>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if !state.settings.origin_allowed(&headers) {
         return ApiError::new(
@@ -91,6 +104,10 @@ pub async fn upgrade(
         Ok(Some(a)) => a,
         Ok(None) => return ApiError::from(Error::unauthenticated()).into_response(),
         Err(e) => return e.into_response(),
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(_) => return upgrade_required(),
     };
     let Some(hub) = state.hub.clone() else {
         return ApiError::new(
@@ -130,6 +147,24 @@ pub async fn upgrade(
                 .connections
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         })
+}
+
+/// `426 upgrade_required` for a request to the WebSocket path that is no handshake.
+fn upgrade_required() -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::UPGRADE_REQUIRED,
+        "upgrade_required",
+        "Dit adres is voor een live verbinding: open het als WebSocket (Upgrade: websocket, versie 13).",
+    )
+    .into_response();
+    let h = resp.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(
+        header::SEC_WEBSOCKET_VERSION,
+        HeaderValue::from_static("13"),
+    );
+    resp
 }
 
 /// The answer to an upgrade over a cap, or during shutdown.

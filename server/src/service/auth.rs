@@ -24,6 +24,7 @@ use crate::store::{audit, invitations, people, sessions};
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SessionView {
     /// `panelist` or `staff`.
+    #[schema(value_type = crate::domain::SessionKind)]
     pub kind: &'static str,
     /// Token to send as `X-CSRF-Token` with every state-changing request.
     pub csrf_token: String,

@@ -150,16 +150,19 @@ pub struct CaseSummary {
 /// Fields of a new case. Texts are plain; paragraphs are separated by blank lines.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"municipality": "utrecht", "title": "Traplift afgewezen", "domain": "wmo", "provision": "Traplift", "outcome": "afgewezen", "summary": "Een traplift werd afgewezen.", "situation": "Mevrouw A. woont in een eengezinswoning met een trap.", "decision": "De gemeente wijst de traplift af en adviseert te verhuizen.", "considerations": ["Verhuizen is goedkoper dan een traplift."], "frame": [{"title": "Artikel 2.3.5 Wmo 2015", "text": "De gemeente kijkt eerst naar eigen kracht."}], "trail": [{"date": "2026-01-10", "step": "Melding", "text": "Mevrouw meldt zich bij het Wmo-loket."}], "questions": ["Vindt u het besluit redelijk?"], "panels": ["utrecht"]})))]
 pub struct NewCase {
     /// Municipality slug.
     pub municipality: String,
     /// Title (3–200 characters).
     pub title: String,
     /// `wmo`, `jeugdwet` or `participatiewet`.
+    #[schema(value_type = LegalDomain)]
     pub domain: String,
     /// What was applied for.
     pub provision: String,
     /// `toegekend`, `afgewezen` or `deels_toegekend`.
+    #[schema(value_type = Outcome)]
     pub outcome: String,
     /// Short summary.
     #[serde(default)]
@@ -185,15 +188,19 @@ pub struct NewCase {
     pub panels: Vec<String>,
     /// `post` (default) or `pre`.
     #[serde(default)]
+    #[schema(value_type = Option<ModerationMode>)]
     pub moderation_mode: Option<String>,
-    /// Minimum post length (default 20).
+    /// Minimum post length (default 20; 1 up to `max_length`).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub min_length: Option<i32>,
-    /// Maximum post length (default 2000).
+    /// Maximum post length (default 2000, at most 10000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_length: Option<i32>,
-    /// Maximum reply nesting (default 3).
+    /// Maximum reply nesting (default 3, at most 10).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10)]
     pub max_depth: Option<i32>,
     /// Whether links are allowed (default no).
     #[serde(default)]
@@ -209,14 +216,17 @@ pub struct NewCase {
 /// Changes to a case; absent fields stay as they are.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"summary": "Een traplift werd afgewezen; verhuizen werd geadviseerd.", "erratum": "De samenvatting noemt nu ook het advies."})))]
 pub struct CaseChanges {
     /// Title.
     pub title: Option<String>,
     /// Law.
+    #[schema(value_type = Option<LegalDomain>)]
     pub domain: Option<String>,
     /// Provision.
     pub provision: Option<String>,
     /// Outcome.
+    #[schema(value_type = Option<Outcome>)]
     pub outcome: Option<String>,
     /// Summary.
     pub summary: Option<String>,
@@ -235,12 +245,16 @@ pub struct CaseChanges {
     /// Panels.
     pub panels: Option<Vec<String>>,
     /// Moderation mode.
+    #[schema(value_type = Option<ModerationMode>)]
     pub moderation_mode: Option<String>,
-    /// Minimum post length.
+    /// Minimum post length (1 up to `max_length`).
+    #[schema(minimum = 1, maximum = 10000)]
     pub min_length: Option<i32>,
-    /// Maximum post length.
+    /// Maximum post length (at most 10000).
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_length: Option<i32>,
-    /// Maximum reply nesting.
+    /// Maximum reply nesting (at most 10).
+    #[schema(minimum = 0, maximum = 10)]
     pub max_depth: Option<i32>,
     /// Links allowed.
     pub allow_links: Option<bool>,
@@ -264,6 +278,7 @@ pub struct CaseChanges {
 /// Opening a case now.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"confirm_findings": false})))]
 pub struct OpenCase {
     /// Confirms that the admin checked the case's `findings` and that they are not
     /// personal data of a real person; needed when there are findings.
@@ -274,6 +289,7 @@ pub struct OpenCase {
 /// When a case opens and closes.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"opens_at": "2030-03-02T08:00:00Z", "closes_at": "2030-03-16T17:00:00Z"})))]
 pub struct Schedule {
     /// Opening time (in the future).
     pub opens_at: DateTime<Utc>,

@@ -14,25 +14,7 @@ use crate::domain::{PostStatus, Role};
 use crate::store::entities::case;
 use crate::store::{audit, cases, posts};
 
-/// Export format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// One JSON object per line: first the case, then every post.
-    JsonLines,
-    /// One row per post, with a header row.
-    Csv,
-}
-
-impl ExportFormat {
-    /// Parses `jsonl` or `csv`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "jsonl" => Some(ExportFormat::JsonLines),
-            "csv" => Some(ExportFormat::Csv),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::ExportFormat;
 
 #[derive(Serialize)]
 struct CaseRecord<'a> {

@@ -82,9 +82,11 @@ impl LoginThrottle {
         if let Some(ip) = ip
             && let Err(not_until) = self.per_ip.check_key(&address_key(ip))
         {
+            crate::metrics::rate_limited("login_address");
             return Err(retry_after(not_until.wait_time_from(self.clock.now())));
         }
         if let Err(not_until) = self.global.check() {
+            crate::metrics::rate_limited("login_node");
             return Err(retry_after(not_until.wait_time_from(self.clock.now())));
         }
         Ok(())
@@ -183,6 +185,7 @@ impl AccountBackoff {
             f.count = 0;
         }
         if now < f.not_before {
+            crate::metrics::rate_limited("login_account");
             return Err(retry_after(f.not_before - now));
         }
         f.count = f.count.saturating_add(1);

@@ -29,10 +29,12 @@ pub use crate::domain::ModAction;
 /// Reason and note of an action.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"reason": "beledigend", "note": "Houd het bij de zaak."})))]
 pub struct ActionInput {
     /// Reason code (`persoonsgegevens`, `beledigend`, `spam`, `off-topic`, `anders`);
     /// required to hide or reject.
     #[serde(default)]
+    #[schema(value_type = Option<FlagReason>)]
     pub reason: Option<String>,
     /// Explanation for the author (required with `anders`).
     #[serde(default)]
@@ -50,8 +52,10 @@ pub struct ActionInput {
 /// Suspension of a panelist.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"hours": 24, "reason": "Herhaald persoonsgegevens geplaatst."})))]
 pub struct SuspendInput {
     /// Hours (1 to 2160); 0 lifts a suspension.
+    #[schema(maximum = 2160)]
     pub hours: u32,
     /// Why (shown to the panelist).
     #[serde(default)]
@@ -61,6 +65,7 @@ pub struct SuspendInput {
 /// Pre-moderation of one panelist.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"on": true})))]
 pub struct PremoderateInput {
     /// Whether their posts are held until approved.
     pub on: bool,
@@ -69,6 +74,7 @@ pub struct PremoderateInput {
 /// A municipality's moderation policy.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"banned_words": ["scheldwoord"], "suspect_words": ["adres"], "flag_threshold": 3})))]
 pub struct PolicyInput {
     /// Words and phrases that refuse a post (one per line or comma separated).
     #[serde(default)]
@@ -78,18 +84,11 @@ pub struct PolicyInput {
     pub suspect_words: Vec<String>,
     /// Distinct flaggers that hide a post pending review (1–50, default 3).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 50)]
     pub flag_threshold: Option<i32>,
 }
 
-/// Which queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueKind {
-    /// Held posts (pre-moderation and automatic checks).
-    Pending,
-    /// Posts with open flags.
-    Flagged,
-}
+pub use crate::domain::QueueKind;
 
 /// Flags of one reason on a post.
 #[derive(Clone, Debug, Serialize, ToSchema)]

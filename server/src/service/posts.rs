@@ -17,8 +17,9 @@ use std::collections::HashMap;
 use crate::store::posts::{NewPost, WeighingCounts};
 use crate::store::{events, is_unique_violation, posts};
 
-/// A reaction or reply to post.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+/// A reaction or reply to post. Described in the API as one of [`NewReaction`] and
+/// [`NewReply`] (see its `ToSchema`); the service tells the two apart by `parent_id`.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPostInput {
     /// `eens`, `oneens` or `twijfel`; required for a reaction, absent for a reply.
@@ -31,30 +32,88 @@ pub struct NewPostInput {
     pub parent_id: Option<i64>,
 }
 
+/// A reaction: the panelist's verdict on the decision with the reason for it; one per
+/// panelist per case (a withdrawn one frees the place). The text must be as long as the
+/// case asks (`min_length`..`max_length` of the case, 20..2000 by default).
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"verdict": "oneens", "body": "Een traplift is goedkoper dan verhuizen op deze leeftijd."})))]
+pub struct NewReaction {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The reason for it.
+    pub body: String,
+}
+
+/// A reply under a reaction or another reply (nesting capped by the case's `max_depth`).
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"parent_id": 1, "body": "Verhuizen kost ook geld en het netwerk van mevrouw."})))]
+pub struct NewReply {
+    /// The post this replies to.
+    pub parent_id: i64,
+    /// The reply.
+    pub body: String,
+}
+
+impl utoipa::PartialSchema for NewPostInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{OneOfBuilder, Ref};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("NewReaction"))
+            .item(Ref::from_schema_name("NewReply"))
+            .description(Some(
+                "A reaction (a verdict with its reason) or, with `parent_id`, a reply (without a verdict).",
+            ))
+            .examples([serde_json::json!({"verdict": "eens", "body": "Verhuizen is hier redelijk, de woning is te groot."})])
+            .into()
+    }
+}
+
+impl ToSchema for NewPostInput {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("NewReaction".into(), NewReaction::schema()));
+        schemas.push(("NewReply".into(), NewReply::schema()));
+        <NewReaction as ToSchema>::schemas(schemas);
+    }
+}
+
 /// A new text (and, for a reaction, possibly a new verdict).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"body": "Een traplift is hier redelijker dan verhuizen, op haar leeftijd.", "verdict": "oneens"})))]
 pub struct EditPostInput {
     /// The new text.
     pub body: String,
     /// A new verdict (reactions only).
     #[serde(default)]
+    #[schema(value_type = Option<Verdict>)]
     pub verdict: Option<String>,
 }
 
 /// A weighing of someone else's post.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"value": "agree"})))]
 pub struct WeighingInput {
     /// `agree`, `disagree` or `pass`.
+    #[schema(value_type = WeighingValue)]
     pub value: String,
 }
 
 /// A flag on a post.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"reason": "persoonsgegevens", "note": "Er staat een adres in."})))]
 pub struct FlagInput {
     /// `persoonsgegevens`, `beledigend`, `spam`, `off-topic` or `anders`.
+    #[schema(value_type = FlagReason)]
     pub reason: String,
     /// Explanation; required with `anders`.
     #[serde(default)]
@@ -136,6 +195,7 @@ pub struct HeldReason {
 /// A draft to check while typing.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"body": "Mijn buurvrouw heeft hetzelfde meegemaakt."})))]
 pub struct CheckInput {
     /// The text so far.
     pub body: String,
@@ -148,6 +208,7 @@ pub struct CheckFinding {
     /// `herhaling`, `richtingteken`).
     pub code: String,
     /// `hold` or `reject`.
+    #[schema(value_type = crate::domain::CheckOutcome)]
     pub outcome: String,
     /// Byte offset where the found text starts (to highlight it).
     pub start: usize,
@@ -161,6 +222,7 @@ pub struct CheckFinding {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CheckResult {
     /// `accept`, `hold` or `reject`.
+    #[schema(value_type = crate::domain::CheckOutcome)]
     pub outcome: String,
     /// Every finding, in order of position.
     pub findings: Vec<CheckFinding>,

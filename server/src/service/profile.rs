@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::error::{Error, Result};
 use super::{AuditContext, Service};
 use crate::domain::screening::{self, Reason};
-use crate::domain::{AgeBand, WmoExperience, text_length};
+use crate::domain::{AgeBand, WmoExperience};
 use crate::store::{audit, people};
 
 /// What a panelist shared about themselves.
@@ -20,27 +20,33 @@ pub struct ProfileView {
     /// Whether the panelist agreed that these answers are used in the analysis.
     pub consent: bool,
     /// `18-34`, `35-49`, `50-64`, `65-74` or `75+`.
+    #[schema(value_type = Option<AgeBand>)]
     pub age_band: Option<String>,
     /// Their district (wijk), in their own words.
     pub district: Option<String>,
     /// `zelf`, `naaste` or `geen`.
+    #[schema(value_type = Option<WmoExperience>)]
     pub wmo_experience: Option<String>,
 }
 
 /// A new profile. Without consent every answer is dropped.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"consent": true, "age_band": "65-74", "district": "Overvecht", "wmo_experience": "naaste"})))]
 pub struct ProfileInput {
     /// Consent to use the answers in the analysis.
     pub consent: bool,
     /// Age band (empty or absent: not shared).
     #[serde(default)]
+    #[schema(schema_with = crate::domain::optional_word::<AgeBand>)]
     pub age_band: Option<String>,
     /// District (at most 80 characters; empty or absent: not shared).
     #[serde(default)]
+    #[schema(max_length = 80)]
     pub district: Option<String>,
     /// Own experience with the Wmo (empty or absent: not shared).
     #[serde(default)]
+    #[schema(schema_with = crate::domain::optional_word::<WmoExperience>)]
     pub wmo_experience: Option<String>,
 }
 
@@ -92,40 +98,44 @@ impl Service {
         ctx: &AuditContext,
     ) -> Result<ProfileView> {
         let p = actor.panelist()?;
-        let (age_band, district, wmo_experience) = if input.consent {
-            (
-                shared(input.age_band),
-                shared(input.district),
-                shared(input.wmo_experience),
-            )
-        } else {
-            (None, None, None)
-        };
-        if let Some(a) = &age_band
-            && AgeBand::parse(a).is_none()
+        // Every answer is checked, with consent or without, so a wrong word is refused
+        // rather than silently dropped; an empty answer means "not shared".
+        let word = |v: &Option<String>| v.clone().filter(|w| !w.is_empty());
+        if let Some(a) = word(&input.age_band)
+            && AgeBand::parse(&a).is_none()
         {
             return Err(Error::invalid(
                 "invalid_age_band",
                 format!("Kies een leeftijdsgroep uit: {}.", AgeBand::expected()),
             ));
         }
-        if let Some(w) = &wmo_experience
-            && WmoExperience::parse(w).is_none()
+        if let Some(w) = word(&input.wmo_experience)
+            && WmoExperience::parse(&w).is_none()
         {
             return Err(Error::invalid(
                 "invalid_wmo_experience",
                 format!("Kies een antwoord uit: {}.", WmoExperience::expected()),
             ));
         }
-        if district
+        if input
+            .district
             .as_deref()
-            .is_some_and(|d| text_length(d) > MAX_DISTRICT)
+            .is_some_and(|d| d.chars().count() > MAX_DISTRICT)
         {
             return Err(Error::invalid(
                 "district_too_long",
                 format!("De naam van de wijk is hoogstens {MAX_DISTRICT} tekens."),
             ));
         }
+        let (age_band, district, wmo_experience) = if input.consent {
+            (
+                word(&input.age_band),
+                shared(input.district),
+                word(&input.wmo_experience),
+            )
+        } else {
+            (None, None, None)
+        };
         if let Some(d) = &district {
             refuse_personal_data(
                 d,

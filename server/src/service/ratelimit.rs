@@ -222,8 +222,10 @@ pub trait ActionLimiter: Send + Sync + 'static {
     fn shrink(&self) {}
 }
 
-/// The error for a wait of `wait`, rounded up to whole seconds, at least one.
-fn limited(wait: Duration) -> Error {
+/// The error for a wait of `wait`, rounded up to whole seconds, at least one; counted
+/// as a refusal of `action`.
+fn limited(action: LimitedAction, wait: Duration) -> Error {
+    crate::metrics::rate_limited(action.as_str());
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     Error::RateLimited {
         retry_after_secs: secs.max(1),
@@ -282,7 +284,7 @@ impl<C: Clock + Clone> LocalLimiter<C> {
         let limiter = self.limiter(action);
         limiter
             .check_key(&key.to_owned())
-            .map_err(|not_until| limited(not_until.wait_time_from(limiter.clock().now())))
+            .map_err(|not_until| limited(action, not_until.wait_time_from(limiter.clock().now())))
     }
 
     /// Drops the state of keys that are back to a full bucket.
@@ -537,7 +539,7 @@ impl ActionLimiter for RedisLimiter {
         Box::pin(async move {
             match self.check_shared(action, key).await {
                 Some(0) => Ok(()),
-                Some(wait_ms) => Err(limited(Duration::from_millis(wait_ms))),
+                Some(wait_ms) => Err(limited(action, Duration::from_millis(wait_ms))),
                 // Fail open to this node's own limits (see the type's documentation).
                 None => self.fallback.check_now(action, key),
             }

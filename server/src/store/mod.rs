@@ -161,7 +161,12 @@ impl Store {
         opts.map_sqlx_postgres_pool_opts(|o| {
             o.after_release(|conn, _| Box::pin(async move { settle(conn).await }))
         });
-        let db = Database::connect(opts).await?;
+        let mut db = Database::connect(opts).await?;
+        db.set_metric_callback(|info| {
+            let outcome = if info.failed { "error" } else { "ok" };
+            metrics::histogram!(crate::metrics::DB_QUERY_DURATION, "outcome" => outcome)
+                .record(info.elapsed.as_secs_f64());
+        });
         let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Store {
             db,
@@ -190,6 +195,7 @@ impl Store {
 
     /// Starts a write transaction (queueing behind other writers on SQLite).
     pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
+        let waiting = std::time::Instant::now();
         let gate = match &self.write_gate {
             Some(gate) => Some(
                 tokio::time::timeout(WRITE_GATE_TIMEOUT, gate.clone().lock_owned())
@@ -199,6 +205,7 @@ impl Store {
             None => None,
         };
         let txn = self.db.begin().await;
+        metrics::histogram!(crate::metrics::DB_WRITE_WAIT).record(waiting.elapsed().as_secs_f64());
         note_write(&self.write_failed_at, &txn);
         Ok(WriteTx {
             txn: txn?,

@@ -18,6 +18,8 @@ use crate::service::profile::{ProfileInput, ProfileView};
 
 /// A panelist's login.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"code": "K7QM-3XRT-9PWA-H"})))]
 pub struct InviteLogin {
     /// The code from the letter (spaces and dashes are ignored).
     pub code: String,
@@ -25,6 +27,8 @@ pub struct InviteLogin {
 
 /// A staff login.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"email": "admin@utrecht.test", "password": "een-lang-testwachtwoord"})))]
 pub struct StaffLogin {
     /// E-mail address.
     pub email: String,
@@ -55,7 +59,7 @@ fn logged_in(state: &AppState, jar: CookieJar, login: Login) -> Response {
 }
 
 /// Logs a panelist in with the code from their letter.
-#[utoipa::path(post, path = "/api/v1/auth/invite", tag = "auth", request_body = InviteLogin,
+#[utoipa::path(post, path = "/api/v1/auth/invite", operation_id = "loginPanelist", tag = "auth", request_body = InviteLogin,
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login_invite(
     State(state): State<AppState>,
@@ -68,7 +72,7 @@ pub async fn login_invite(
 }
 
 /// Logs a staff member in.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = StaffLogin,
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "loginStaff", tag = "auth", request_body = StaffLogin,
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login_staff(
     State(state): State<AppState>,
@@ -84,7 +88,7 @@ pub async fn login_staff(
 }
 
 /// Ends the session.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "endSession", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -97,14 +101,14 @@ pub async fn logout(
 }
 
 /// The current session, with the CSRF token for writes.
-#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/auth/session", operation_id = "getSession", tag = "auth",
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
 pub async fn session(State(state): State<AppState>, Auth(auth): Auth) -> axum::Json<SessionView> {
     axum::Json(state.service.session_view(&auth))
 }
 
 /// The signed-in panelist's consented profile.
-#[utoipa::path(get, path = "/api/v1/me/profile", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/me/profile", operation_id = "getProfile", tag = "auth",
     responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn profile(
     State(state): State<AppState>,
@@ -114,7 +118,7 @@ pub async fn profile(
 }
 
 /// Shares (or, with `consent: false`, erases) the panelist's profile for the analysis.
-#[utoipa::path(put, path = "/api/v1/me/profile", tag = "auth", request_body = ProfileInput,
+#[utoipa::path(put, path = "/api/v1/me/profile", operation_id = "setProfile", tag = "auth", request_body = ProfileInput,
     responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_profile(
     State(state): State<AppState>,
@@ -130,6 +134,8 @@ pub async fn set_profile(
 
 /// A password change.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"current": "een-lang-testwachtwoord", "new": "nog-een-veel-langer-wachtwoord"})))]
 pub struct PasswordChange {
     /// The current password.
     pub current: String,
@@ -138,7 +144,7 @@ pub struct PasswordChange {
 }
 
 /// Changes the signed-in staff member's password and ends their other sessions.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
+#[utoipa::path(post, path = "/api/v1/auth/password", operation_id = "changePassword", tag = "auth", request_body = PasswordChange,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,

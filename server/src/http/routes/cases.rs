@@ -21,11 +21,12 @@ use crate::service::export::ExportFormat;
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Only cases of this municipality (staff).
+    #[param(example = "utrecht")]
     pub municipality: Option<String>,
 }
 
 /// Lists the cases the actor may see.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/cases", operation_id = "listCases", tag = "cases", params(ListQuery),
     responses((status = 200, body = [CaseSummary]), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -41,7 +42,7 @@ pub async fn list(
 }
 
 /// Creates a case as a draft (admins).
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
+#[utoipa::path(post, path = "/api/v1/cases", operation_id = "createCase", tag = "cases", request_body = NewCase,
     responses((status = 201, body = CaseView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -55,7 +56,7 @@ pub async fn create(
 }
 
 /// Reads a case.
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+#[utoipa::path(get, path = "/api/v1/cases/{id}", operation_id = "getCase", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)),
     responses((status = 200, body = CaseView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -69,7 +70,7 @@ pub async fn get(
 /// text, as an erratum with a reason (`erratum`), and the municipality's response. A
 /// changed text with findings of personal data needs `confirm_findings` once the case is
 /// scheduled (`422 case_personal_data`, with `fields`).
-#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = CaseChanges,
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", operation_id = "updateCase", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)), request_body = CaseChanges,
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -89,7 +90,7 @@ pub async fn update(
 
 /// Schedules a case to open (admins). With findings of personal data in its text,
 /// only with `confirm_findings` (`422 case_personal_data`, with `fields`).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/schedule", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body = Schedule,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/schedule", operation_id = "scheduleCase", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)), request_body = Schedule,
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn schedule(
     State(state): State<AppState>,
@@ -110,7 +111,7 @@ pub async fn schedule(
 /// Opens a case now (admins). The body may be left out; with findings of personal data
 /// in the case's text it must hold `{"confirm_findings": true}` (else `422
 /// case_personal_data`, with `fields`).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/open", tag = "cases", params(("id" = i64, Path, description = "Case id")), request_body(content = OpenCase, description = "Optional"),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/open", operation_id = "openCase", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)), request_body(content = OpenCase, description = "Optional"),
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
@@ -154,7 +155,7 @@ where
 }
 
 /// Closes a case now (admins).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/close", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/close", operation_id = "closeCase", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)),
     responses((status = 200, body = CaseView), (status = 409, body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
@@ -172,13 +173,15 @@ pub async fn close(
 #[derive(Deserialize, IntoParams)]
 pub struct EventsQuery {
     /// Return events after this sequence number (default 0).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 
 /// Reads a case's event log after a sequence number.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = i64, Path, description = "Case id"), EventsQuery),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", operation_id = "listCaseEvents", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1), EventsQuery),
     responses((status = 200, body = EventPage), (status = 404, body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
@@ -193,7 +196,7 @@ pub async fn events(
                 &auth.actor,
                 id,
                 q.after.unwrap_or(0),
-                q.limit.unwrap_or(100),
+                super::page_size(q.limit, 100, 1000)?,
             )
             .await?,
     ))
@@ -203,12 +206,17 @@ pub async fn events(
 #[derive(Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// `jsonl` (default) or `csv`.
+    #[param(value_type = Option<ExportFormat>)]
     pub format: Option<String>,
 }
 
 /// Exports a case's thread (analysts and admins); audited.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/export", tag = "cases", params(("id" = i64, Path, description = "Case id"), ExportQuery),
-    responses((status = 200, description = "JSON Lines or CSV"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cases/{id}/export", operation_id = "exportCase", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1), ExportQuery),
+    responses(
+        (status = 200, description = "The case and its posts with pseudonymous author ids: JSON Lines (first the case, then every post) or CSV (one row per post)",
+            content((String = "application/jsonl"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"casus-ID.jsonl\" (or .csv)"))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -226,8 +234,14 @@ pub async fn export(
     Ok((export_headers(id, format), out).into_response())
 }
 
-/// `HEAD` of an export: the same status and headers as `GET` would give, without
-/// exporting or auditing anything.
+/// Checks an export: the same status and headers as `GET` would give.
+///
+/// Nothing is exported or audited.
+#[utoipa::path(head, path = "/api/v1/cases/{id}/export", operation_id = "checkCaseExport", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1), ExportQuery),
+    responses(
+        (status = 200, description = "The export would be given",
+            headers(("Content-Type" = String, description = "application/jsonl or text/csv"), ("Content-Disposition" = String, description = "attachment; filename=\"casus-ID.jsonl\" (or .csv)"))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export_head(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -266,7 +280,7 @@ fn export_headers(id: i64, format: ExportFormat) -> [(header::HeaderName, String
 /// The analysis of a case: participation, verdict split with 95% Wilson intervals, split
 /// by consented profile with small groups suppressed, activity, arguments ranked by
 /// weighing, frequent terms and opinion groups (analysts and admins).
-#[utoipa::path(get, path = "/api/v1/cases/{id}/analysis", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/analysis", operation_id = "getCaseAnalysis", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)),
     responses((status = 200, body = CaseAnalysis), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn analysis(
     State(state): State<AppState>,
@@ -280,7 +294,7 @@ pub async fn analysis(
 
 /// The panel's outcome after the case closed: verdict split, best-weighed arguments and
 /// the municipality's response (everyone who may see the case).
-#[utoipa::path(get, path = "/api/v1/cases/{id}/outcome", tag = "cases", params(("id" = i64, Path, description = "Case id")),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/outcome", operation_id = "getCaseOutcome", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)),
     responses((status = 200, body = CaseOutcome), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn outcome(
     State(state): State<AppState>,

@@ -1,22 +1,44 @@
 //! Liveness, readiness and metrics.
 
-use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
+/// The answer of `/healthz`.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({"status": "ok"})))]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// The answer of `/readyz`.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({"status": "ok", "database": "ok", "bus": "in-process"})))]
+pub struct Readiness {
+    /// `ok`, `degraded` (ready, but Redis is away: other nodes' events arrive by the
+    /// once-a-second sweep) or `unavailable` (not ready).
+    pub status: &'static str,
+    /// `ok`, `unreachable` (no answer within the budget) or `not_writable` (a write
+    /// failed for want of a writable database in the last seconds).
+    pub database: &'static str,
+    /// `in-process` (one node, no Redis), `ok` or `degraded` (Redis unreachable).
+    pub bus: &'static str,
+}
+
 /// Alive: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "getLiveness",
+    responses((status = 200, description = "The process answers", body = Liveness)))]
 pub async fn healthz() -> impl IntoResponse {
-    (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({"status": "ok"})),
-    )
+    (StatusCode::OK, axum::Json(Liveness { status: "ok" }))
 }
 
 /// How long readiness waits for the database before it counts as unreachable.
@@ -25,12 +47,19 @@ const READY_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
 /// this long (unless a write commits sooner), then offers itself again.
 const WRITE_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Ready: this node can serve its own clients now. The database must answer within the
+/// Ready: this node can serve its own clients now.
+///
+/// The database must answer within the
 /// budget and must not have refused a write just now (a full disk, a read-only server).
 /// Redis is reported but does not decide readiness: without it every node still serves
 /// its own clients, and the sweep of log heads delivers across nodes within a second;
 /// failing readiness on Redis would make a balancer drain every node at once. Answers
 /// within a second whatever the database does.
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: the database does not answer or cannot write", body = Readiness),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let store = &state.service.store;
     let database = match tokio::time::timeout(READY_BUDGET, store.ping()).await {
@@ -60,13 +89,20 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let overall = if !ready {
+        "unavailable"
+    } else if bus == "degraded" {
+        "degraded"
+    } else {
+        "ok"
+    };
     (
         status,
-        axum::Json(serde_json::json!({
-            "status": if !ready { "unavailable" } else if bus == "degraded" { "degraded" } else { "ok" },
-            "database": database,
-            "bus": bus,
-        })),
+        axum::Json(Readiness {
+            status: overall,
+            database,
+            bus,
+        }),
     )
 }
 
@@ -79,9 +115,16 @@ fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
         .is_some_and(|sent| bool::from(sent.trim().as_bytes().ct_eq(token.as_bytes())))
 }
 
-/// Prometheus metrics of this node, for the holder of `BERAAD_METRICS_TOKEN`
-/// (`Authorization: Bearer …`). Without a configured token there is nothing here (404):
-/// counts of connections and rooms tell an outsider how busy a discussion is.
+/// Prometheus metrics of this node, for the holder of `BERAAD_METRICS_TOKEN`.
+///
+/// Send it as `Authorization: Bearer …`. Without a configured token there is nothing
+/// here (404): counts of connections and rooms tell an outsider how busy a discussion is.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "getMetrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, description = "No or a wrong token"),
+        (status = 404, description = "No metrics token configured"),
+    ))]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = state.settings.metrics_token.as_deref() else {
         return ApiError::not_found().into_response();
@@ -97,47 +140,15 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return resp;
     }
-    let mut out = String::new();
     if let Some(hub) = &state.hub {
+        use crate::metrics::{DELIVERIES, EVENTS, RESYNCS, ROOMS, WS_CONNECTIONS};
         let s = &hub.stats;
-        let rows: [(&str, &str, &str, i64); 5] = [
-            (
-                "beraad_ws_connections",
-                "gauge",
-                "Open WebSocket connections.",
-                s.connections.load(Relaxed),
-            ),
-            (
-                "beraad_rooms",
-                "gauge",
-                "Cases followed live on this node.",
-                hub.room_count() as i64,
-            ),
-            (
-                "beraad_events_total",
-                "counter",
-                "Case events fanned out.",
-                s.events.load(Relaxed) as i64,
-            ),
-            (
-                "beraad_deliveries_total",
-                "counter",
-                "Frames queued to connections.",
-                s.deliveries.load(Relaxed) as i64,
-            ),
-            (
-                "beraad_resyncs_total",
-                "counter",
-                "Connections told to resync for falling behind.",
-                s.resyncs.load(Relaxed) as i64,
-            ),
-        ];
-        for (name, kind, help, value) in rows {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
+        metrics::gauge!(WS_CONNECTIONS).set(s.connections.load(Relaxed) as f64);
+        metrics::gauge!(ROOMS).set(hub.room_count() as f64);
+        metrics::counter!(EVENTS).absolute(s.events.load(Relaxed));
+        metrics::counter!(DELIVERIES).absolute(s.deliveries.load(Relaxed));
+        metrics::counter!(RESYNCS).absolute(s.resyncs.load(Relaxed));
     }
+    let out = crate::metrics::render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

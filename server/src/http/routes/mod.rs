@@ -10,9 +10,27 @@ pub mod moderation;
 pub mod posts;
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 use super::AppState;
+use super::error::ApiError;
+
+/// A page size from the query: `default` when absent; outside `1..=max` it is refused
+/// with `400 invalid_query` (the API description states each maximum, and a client
+/// asking for more should learn it rather than silently get fewer).
+pub fn page_size(limit: Option<u64>, default: u64, max: u64) -> Result<u64, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::unreadable(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit",
+            &format!("out of range 1..={max}"),
+        )),
+    }
+}
 
 /// Every route under `/api/v1`.
 pub fn api_routes() -> Router<AppState> {

@@ -25,6 +25,7 @@ pub struct QueueQuery {
     /// `next_cursor` of the previous page.
     pub after: Option<i64>,
     /// Page size (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 
@@ -33,13 +34,14 @@ pub struct QueueQuery {
 pub struct BeforeQuery {
     /// `next_cursor` of the previous page.
     pub before: Option<i64>,
-    /// Page size.
+    /// Page size (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 
 /// Sizes of the queues.
-#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/counts", tag = "moderation",
-    params(("municipality" = String, Path, description = "Municipality slug")),
+#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/counts", operation_id = "getQueueCounts", tag = "moderation",
+    params(("municipality" = String, Path, description = "Municipality slug", example = "utrecht")),
     responses((status = 200, body = QueueCounts), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn counts(
     State(state): State<AppState>,
@@ -52,8 +54,8 @@ pub async fn counts(
 }
 
 /// A queue page, oldest first.
-#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/queue", tag = "moderation",
-    params(("municipality" = String, Path, description = "Municipality slug"), QueueQuery),
+#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/queue", operation_id = "listQueue", tag = "moderation",
+    params(("municipality" = String, Path, description = "Municipality slug", example = "utrecht"), QueueQuery),
     responses((status = 200, body = QueuePage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn queue(
     State(state): State<AppState>,
@@ -70,15 +72,15 @@ pub async fn queue(
                 &m,
                 kind,
                 q.after.unwrap_or(0),
-                q.limit.unwrap_or(50),
+                super::page_size(q.limit, 50, 100)?,
             )
             .await?,
     ))
 }
 
 /// Recently handled, newest first.
-#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/handled", tag = "moderation",
-    params(("municipality" = String, Path, description = "Municipality slug"), BeforeQuery),
+#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/handled", operation_id = "listHandled", tag = "moderation",
+    params(("municipality" = String, Path, description = "Municipality slug", example = "utrecht"), BeforeQuery),
     responses((status = 200, body = HandledPage), (status = 403, body = ErrorBody)))]
 pub async fn handled(
     State(state): State<AppState>,
@@ -89,14 +91,19 @@ pub async fn handled(
     Ok(axum::Json(
         state
             .service
-            .handled(&auth.actor, &m, q.before, q.limit.unwrap_or(50))
+            .handled(
+                &auth.actor,
+                &m,
+                q.before,
+                super::page_size(q.limit, 50, 100)?,
+            )
             .await?,
     ))
 }
 
 /// Claims a post for a few minutes.
-#[utoipa::path(post, path = "/api/v1/moderation/posts/{id}/claim", tag = "moderation",
-    params(("id" = i64, Path, description = "Post id")),
+#[utoipa::path(post, path = "/api/v1/moderation/posts/{id}/claim", operation_id = "claimPost", tag = "moderation",
+    params(("id" = i64, Path, description = "Post id", example = 1)),
     responses((status = 200, body = QueueItem), (status = 409, body = ErrorBody)))]
 pub async fn claim(
     State(state): State<AppState>,
@@ -107,8 +114,8 @@ pub async fn claim(
 }
 
 /// Gives a claim back.
-#[utoipa::path(post, path = "/api/v1/moderation/posts/{id}/release", tag = "moderation",
-    params(("id" = i64, Path, description = "Post id")),
+#[utoipa::path(post, path = "/api/v1/moderation/posts/{id}/release", operation_id = "releasePost", tag = "moderation",
+    params(("id" = i64, Path, description = "Post id", example = 1)),
     responses((status = 200, body = QueueItem)))]
 pub async fn release(
     State(state): State<AppState>,
@@ -121,8 +128,8 @@ pub async fn release(
 }
 
 /// Approves, hides, restores, rejects or redacts a post.
-#[utoipa::path(post, path = "/api/v1/moderation/posts/{id}/{action}", tag = "moderation",
-    params(("id" = i64, Path, description = "Post id"), ("action" = String, Path, description = "approve, hide, restore, reject or redact")),
+#[utoipa::path(post, path = "/api/v1/moderation/posts/{id}/{action}", operation_id = "moderatePost", tag = "moderation",
+    params(("id" = i64, Path, description = "Post id", example = 1), ("action" = ModAction, Path, description = "What to do with the post")),
     request_body = ActionInput,
     responses((status = 200, body = QueueItem), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn act(
@@ -143,8 +150,8 @@ pub async fn act(
 }
 
 /// Suspends a panelist for some hours (0 lifts it).
-#[utoipa::path(post, path = "/api/v1/moderation/panelists/{id}/suspend", tag = "moderation",
-    params(("id" = i64, Path, description = "Panelist id")), request_body = SuspendInput,
+#[utoipa::path(post, path = "/api/v1/moderation/panelists/{id}/suspend", operation_id = "suspendPanelist", tag = "moderation",
+    params(("id" = i64, Path, description = "Panelist id", example = 1)), request_body = SuspendInput,
     responses((status = 204), (status = 422, body = ErrorBody)))]
 pub async fn suspend(
     State(state): State<AppState>,
@@ -162,8 +169,8 @@ pub async fn suspend(
 }
 
 /// Puts a panelist on pre-moderation or takes them off.
-#[utoipa::path(post, path = "/api/v1/moderation/panelists/{id}/premoderate", tag = "moderation",
-    params(("id" = i64, Path, description = "Panelist id")), request_body = PremoderateInput,
+#[utoipa::path(post, path = "/api/v1/moderation/panelists/{id}/premoderate", operation_id = "premoderatePanelist", tag = "moderation",
+    params(("id" = i64, Path, description = "Panelist id", example = 1)), request_body = PremoderateInput,
     responses((status = 204)))]
 pub async fn premoderate(
     State(state): State<AppState>,
@@ -184,15 +191,17 @@ pub async fn premoderate(
 #[derive(Deserialize, IntoParams)]
 pub struct AuditQuery {
     /// Municipality slug.
+    #[param(example = "utrecht")]
     pub municipality: String,
     /// `next_cursor` of the previous page.
     pub before: Option<i64>,
     /// Page size (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 
 /// The audit log of a municipality, newest first (admins).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "moderation", params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAuditEntries", tag = "moderation", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,
@@ -206,15 +215,19 @@ pub async fn audit(
                 &auth.actor,
                 &q.municipality,
                 q.before,
-                q.limit.unwrap_or(100),
+                super::page_size(q.limit, 100, 500)?,
             )
             .await?,
     ))
 }
 
 /// The whole audit log of a municipality as CSV (admins; audited).
-#[utoipa::path(get, path = "/api/v1/audit/export", tag = "moderation", params(AuditQuery),
-    responses((status = 200, description = "CSV"), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/audit/export", operation_id = "exportAuditLog", tag = "moderation", params(AuditQuery),
+    responses(
+        (status = 200, description = "Every audit entry of the municipality, newest first, as CSV",
+            content((String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"audit-SLUG.csv\""))),
+        (status = 403, body = ErrorBody)))]
 pub async fn audit_export(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -230,8 +243,14 @@ pub async fn audit_export(
     Ok((audit_export_headers(&q.municipality), out).into_response())
 }
 
-/// `HEAD` of the audit export: the same status and headers as `GET` would give, without
-/// exporting or auditing anything.
+/// Checks the audit export: the same status and headers as `GET` would give.
+///
+/// Nothing is exported or audited.
+#[utoipa::path(head, path = "/api/v1/audit/export", operation_id = "checkAuditExport", tag = "moderation", params(AuditQuery),
+    responses(
+        (status = 200, description = "The export would be given",
+            headers(("Content-Type" = String, description = "text/csv"), ("Content-Disposition" = String, description = "attachment; filename=\"audit-SLUG.csv\""))),
+        (status = 403, body = ErrorBody)))]
 pub async fn audit_export_head(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -255,8 +274,8 @@ fn audit_export_headers(municipality: &str) -> [(header::HeaderName, String); 2]
 }
 
 /// Sets the municipality's banned and suspect words and flag threshold (admins).
-#[utoipa::path(put, path = "/api/v1/moderation/{municipality}/policy", tag = "moderation",
-    params(("municipality" = String, Path, description = "Municipality slug")), request_body = PolicyInput,
+#[utoipa::path(put, path = "/api/v1/moderation/{municipality}/policy", operation_id = "setModerationPolicy", tag = "moderation",
+    params(("municipality" = String, Path, description = "Municipality slug", example = "utrecht")), request_body = PolicyInput,
     responses((status = 200, body = PolicyInput), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn policy(
     State(state): State<AppState>,

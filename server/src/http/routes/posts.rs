@@ -19,13 +19,15 @@ use crate::service::posts::{
 #[derive(Deserialize, IntoParams)]
 pub struct ThreadQuery {
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9/]*$", max_length = 255)]
     pub cursor: Option<String>,
     /// Page size (default 50, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 
 /// Reads a case's thread in order, a page at a time.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/posts", tag = "posts", params(("id" = i64, Path, description = "Case id"), ThreadQuery),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/posts", operation_id = "listPosts", tag = "posts", params(("id" = i64, Path, description = "Case id", example = 1), ThreadQuery),
     responses((status = 200, body = ThreadPage), (status = 404, body = ErrorBody)))]
 pub async fn thread(
     State(state): State<AppState>,
@@ -36,14 +38,19 @@ pub async fn thread(
     Ok(axum::Json(
         state
             .service
-            .thread(&auth.actor, id, q.cursor.as_deref(), q.limit)
+            .thread(
+                &auth.actor,
+                id,
+                q.cursor.as_deref(),
+                Some(super::page_size(q.limit, 50, 100)?),
+            )
             .await?,
     ))
 }
 
 /// Posts a reaction (with a verdict) or, with `parent_id`, a reply. Send an
 /// `Idempotency-Key` so a retry is stored once.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/posts", tag = "posts", params(("id" = i64, Path, description = "Case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/posts", operation_id = "createPost", tag = "posts", params(("id" = i64, Path, description = "Case id", example = 1)),
     request_body = NewPostInput,
     responses((status = 201, body = PostView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -62,7 +69,7 @@ pub async fn create(
 }
 
 /// Reads one post.
-#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path, description = "Post id")),
+#[utoipa::path(get, path = "/api/v1/posts/{id}", operation_id = "getPost", tag = "posts", params(("id" = i64, Path, description = "Post id", example = 1)),
     responses((status = 200, body = PostView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -73,7 +80,7 @@ pub async fn get(
 }
 
 /// Edits one's own post while the case is open.
-#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = EditPostInput,
+#[utoipa::path(patch, path = "/api/v1/posts/{id}", operation_id = "editPost", tag = "posts", params(("id" = i64, Path, description = "Post id", example = 1)), request_body = EditPostInput,
     responses((status = 200, body = PostView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn edit(
     State(state): State<AppState>,
@@ -87,7 +94,7 @@ pub async fn edit(
 }
 
 /// Withdraws one's own post while the case is open.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/withdraw", tag = "posts", params(("id" = i64, Path, description = "Post id")),
+#[utoipa::path(post, path = "/api/v1/posts/{id}/withdraw", operation_id = "withdrawPost", tag = "posts", params(("id" = i64, Path, description = "Post id", example = 1)),
     responses((status = 200, body = PostView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn withdraw(
     State(state): State<AppState>,
@@ -100,7 +107,7 @@ pub async fn withdraw(
 }
 
 /// Weighs someone else's post; sending again changes the weighing.
-#[utoipa::path(put, path = "/api/v1/posts/{id}/weighing", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = WeighingInput,
+#[utoipa::path(put, path = "/api/v1/posts/{id}/weighing", operation_id = "weighPost", tag = "posts", params(("id" = i64, Path, description = "Post id", example = 1)), request_body = WeighingInput,
     responses((status = 200, body = PostView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn weigh(
     State(state): State<AppState>,
@@ -114,7 +121,7 @@ pub async fn weigh(
 }
 
 /// Flags a post for the moderators.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/flags", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = FlagInput,
+#[utoipa::path(post, path = "/api/v1/posts/{id}/flags", operation_id = "flagPost", tag = "posts", params(("id" = i64, Path, description = "Post id", example = 1)), request_body = FlagInput,
     responses((status = 201, body = FlagView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn flag(
     State(state): State<AppState>,
@@ -127,7 +134,7 @@ pub async fn flag(
 }
 
 /// The versions of a post (its author and staff).
-#[utoipa::path(get, path = "/api/v1/posts/{id}/revisions", tag = "posts", params(("id" = i64, Path, description = "Post id")),
+#[utoipa::path(get, path = "/api/v1/posts/{id}/revisions", operation_id = "listPostRevisions", tag = "posts", params(("id" = i64, Path, description = "Post id", example = 1)),
     responses((status = 200, body = [RevisionView]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revisions(
     State(state): State<AppState>,
@@ -139,7 +146,7 @@ pub async fn revisions(
 
 /// Checks a draft while the panelist types: what the automatic check would hold or
 /// refuse, and why. Stores nothing.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/posts/check", tag = "posts", params(("id" = i64, Path, description = "Case id")),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/posts/check", operation_id = "checkDraft", tag = "posts", params(("id" = i64, Path, description = "Case id", example = 1)),
     request_body = CheckInput,
     responses((status = 200, body = CheckResult), (status = 404, body = ErrorBody)))]
 pub async fn check(

@@ -1,0 +1,118 @@
+//! `/metrics` after real traffic: requests by route and status with latency
+//! histograms, database statement and write-wait times, refusals by limit and the live
+//! layer's gauges, in Prometheus' text format for the holder of the token.
+
+use beraad::service::ServiceSettings;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Engine, spawn_app_with_http};
+
+/// The value of the first sample of `name` whose labels include every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.split(['{', ' ']).next().is_some_and(|n| n == name))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_requests_latency_database_and_refusals() {
+    let mut settings = ServiceSettings::default();
+    // The admin's login and one wrong code pass; the next attempt from this address is
+    // refused.
+    settings.login_limits.per_ip_per_minute = 2;
+    let app = spawn_app_with_http(
+        Engine::Sqlite,
+        beraad::realtime::HubSettings::default(),
+        settings,
+        |h| h.metrics_token = Some("tel-token".into()),
+    )
+    .await;
+    let t = app.tenant("utrecht", 1).await;
+    let admin = app.staff(&t.admin).await;
+    let (status, _) = admin.get("/api/v1/cases").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = admin.get("/api/v1/cases/987654").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let anon = app.anonymous();
+    let (status, _) = anon
+        .post("/api/v1/auth/invite", json!({"code": "AAAA-BBBB-CCCC-D"}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = anon
+        .post("/api/v1/auth/invite", json!({"code": "AAAA-BBBB-CCCC-D"}))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    let resp = anon
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth("tel-token")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.expect("text");
+
+    let requests = "beraad_http_requests_total";
+    for (route, status) in [("/api/v1/cases", "200"), ("/api/v1/cases/{id}", "404")] {
+        let n = sample(
+            &text,
+            requests,
+            &[
+                "method=\"GET\"",
+                &format!("route=\"{route}\""),
+                &format!("status=\"{status}\""),
+            ],
+        );
+        assert!(n.is_some_and(|n| n >= 1.0), "{route} {status} in:\n{text}");
+    }
+    assert!(
+        sample(
+            &text,
+            requests,
+            &["route=\"/api/v1/auth/invite\"", "status=\"429\""]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "beraad_http_request_duration_seconds_bucket",
+            &["route=\"/api/v1/cases\"", "le=\"+Inf\""]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    for name in [
+        "beraad_db_query_duration_seconds_count",
+        "beraad_db_write_wait_seconds_count",
+    ] {
+        assert!(
+            sample(&text, name, &[]).is_some_and(|n| n >= 1.0),
+            "{name}:\n{text}"
+        );
+    }
+    assert!(
+        sample(
+            &text,
+            "beraad_rate_limited_total",
+            &["limit=\"login_address\""]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "beraad_ws_connections", &[]).is_some(),
+        "{text}"
+    );
+    assert!(text.contains("# HELP beraad_http_requests_total"), "{text}");
+    assert!(
+        text.contains("# TYPE beraad_http_request_duration_seconds histogram"),
+        "{text}"
+    );
+}
