@@ -497,6 +497,40 @@ pub(crate) fn pdf_pages(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// What the QR code on the first page of a PDF says, as a phone would read it from the
+/// printed page: the page rasterised at 150 dpi by Poppler's `pdftoppm`, the code read by
+/// ZBar's `zbarimg` (Debian's poppler-utils and zbar-tools; `scripts/test` installs
+/// them).
+fn qr_of_first_page(pdf: &[u8]) -> String {
+    use std::process::Command;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("brieven.pdf");
+    std::fs::write(&file, pdf).expect("write pdf");
+    let image = dir.path().join("pagina");
+    let out = Command::new("pdftoppm")
+        .args(["-f", "1", "-l", "1", "-r", "150", "-png", "-singlefile"])
+        .arg(&file)
+        .arg(&image)
+        .output()
+        .expect("pdftoppm (apt-get install poppler-utils, or run scripts/test)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(image.with_extension("png"))
+        .output()
+        .expect("zbarimg (apt-get install zbar-tools, or run scripts/test)");
+    assert!(
+        out.status.success(),
+        "no QR code found: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 async fn the_letters_pdf_has_a_page_per_invitee(app: TestApp) {
     let t = app.tenant("utrecht", 0).await;
     let admin = app.staff(&t.admin).await;
@@ -539,6 +573,11 @@ async fn the_letters_pdf_has_a_page_per_invitee(app: TestApp) {
     }
     let distinct: BTreeSet<&String> = codes.iter().collect();
     assert_eq!(distinct.len(), 3);
+    // The QR code on the printed page opens the login with that page's code.
+    assert_eq!(
+        qr_of_first_page(&letters.bytes),
+        format!("http://beraad.test/#code={}", codes[0])
+    );
     for c in &codes {
         assert!(
             try_login(&app, c).await.is_ok(),

@@ -411,7 +411,14 @@ pub fn made_page(
         municipality: batch.municipality_slug.clone(),
         heading: t.with(heading_key, "number", &number),
         count: t
-            .n("letters.made.count", batch.invitations.len())
+            .n(
+                if batch.invitations.len() == 1 {
+                    "letters.made.count_one"
+                } else {
+                    "letters.made.count"
+                },
+                batch.invitations.len(),
+            )
             .replace("{first}", first.unwrap_or_default())
             .replace("{last}", last.unwrap_or_default()),
         pdf_name: format!("brieven-{number}.pdf"),
