@@ -27,6 +27,7 @@ use crate::domain::{
     WmoExperience,
 };
 use crate::service::Error;
+use crate::service::draws::DrawFeature;
 
 /// The API description from the annotations.
 #[derive(OpenApi)]
@@ -130,6 +131,7 @@ pub fn closed_sets() -> Vec<PublishedSet> {
         set::<QueueKind>(),
         set::<ExportFormat>(),
         set::<CheckOutcome>(),
+        set::<DrawFeature>(),
     ]
 }
 

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use super::error::{Error, Result};
 use super::policy::{self, Actor};
 use super::{AuditContext, Person, Service};
+use crate::analysis::stats::{self, FunnelStep, MIN_GROUP_SIZE};
 use crate::domain::draw::{self as lottery, Feature, Member, Quota, Spec, UNKNOWN};
 use crate::domain::{CaseStatus, PostStatus, Role};
 use crate::store::entities::{case, draw, draw_member, panelist};
@@ -81,6 +82,12 @@ impl DrawFeature {
             .filter(|a| !a.is_empty())
             .unwrap_or(UNKNOWN)
             .to_string()
+    }
+}
+
+impl crate::domain::ClosedSet for DrawFeature {
+    fn all() -> &'static [Self] {
+        &DrawFeature::ALL
     }
 }
 
@@ -163,10 +170,11 @@ pub struct DrawReport {
     pub seated: u32,
     /// Seated and then replaced for not responding.
     pub replaced: u32,
-    /// Seated who have logged in at least once.
-    pub responded: u32,
-    /// Seated who have written a reaction (a verdict with a reason) in the case.
-    pub reacted: u32,
+    /// The case's response among the seated: `drawn`, `used` (logged in at least once)
+    /// and `reacted` (wrote a reaction in the case), with the analysis's small-number
+    /// suppression: a step (or its remainder) under 5 is hidden.
+    #[schema(value_type = Vec<Object>)]
+    pub response: Vec<FunnelStep>,
     /// The smallest chance of any pool member who could be seated (the maximin value).
     pub min_probability: f64,
     /// The largest chance of any pool member.
@@ -603,7 +611,7 @@ impl Service {
         let reacted = seated
             .iter()
             .filter(|m| reactors.contains(&m.panelist_id))
-            .count() as u32;
+            .count() as u64;
         let types: Vec<Vec<String>> = members
             .iter()
             .map(|m| serde_json::from_str(&m.type_key).unwrap_or_default())
@@ -660,8 +668,11 @@ impl Service {
                 .iter()
                 .filter(|m| m.status == draws::status::REPLACED)
                 .count() as u32,
-            responded,
-            reacted,
+            response: stats::funnel(
+                ("drawn", seated.len() as u64),
+                &[("used", responded), ("reacted", reacted)],
+                MIN_GROUP_SIZE,
+            ),
             min_probability: d.min_probability,
             max_probability: members.iter().map(|m| m.probability).fold(0.0, f64::max),
             unseatable: d.unseatable as u32,
