@@ -10,6 +10,7 @@ mod m20261123_000004_report_quotes;
 mod m20261124_000001_idempotency_lease;
 mod m20261125_000001_staff_invitations;
 mod m20261201_142700_case_errata;
+mod m20261201_170000_resident_notices;
 
 /// All migrations of Beraad, in the order they are applied.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_idempotency_lease::Migration),
             Box::new(m20261125_000001_staff_invitations::Migration),
             Box::new(m20261201_142700_case_errata::Migration),
+            Box::new(m20261201_170000_resident_notices::Migration),
         ]
     }
 }

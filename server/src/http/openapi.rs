@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{auth, cases, moderation, posts};
+use super::routes::{auth, cases, moderation, municipalities, posts};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -22,10 +22,11 @@ use super::routes::{auth, cases, moderation, posts};
         cases::list, cases::create, cases::get, cases::update, cases::schedule, cases::open,
         cases::close, cases::events, cases::export, cases::analysis, cases::outcome,
         posts::thread, posts::create, posts::get, posts::edit, posts::withdraw, posts::weigh,
-        posts::flag, posts::revisions, posts::check,
+        posts::flag, posts::contest, posts::revisions, posts::check,
         moderation::counts, moderation::queue, moderation::handled, moderation::claim,
         moderation::release, moderation::act, moderation::suspend, moderation::premoderate,
         moderation::audit, moderation::audit_export, moderation::policy,
+        municipalities::contact, municipalities::set_contact,
     ),
     modifiers(&SessionCookie),
     tags(
@@ -33,6 +34,7 @@ use super::routes::{auth, cases, moderation, posts};
         (name = "cases", description = "Cases (casussen)"),
         (name = "posts", description = "The thread"),
         (name = "moderation", description = "Moderation queues and actions; the audit log"),
+        (name = "municipalities", description = "What a municipality tells its residents"),
     )
 )]
 pub struct ApiDoc;

@@ -15,6 +15,7 @@ pub mod export;
 pub mod limits;
 pub mod live;
 pub mod moderation;
+pub mod notices;
 pub mod panels;
 pub mod policy;
 pub mod posts;

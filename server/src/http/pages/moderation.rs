@@ -521,7 +521,7 @@ async fn render_queue(
         next_cursor: page.next_cursor,
         flash: flash(&v.t, ok),
         page_error,
-        reasons: choices(FlagReason::ALL, FlagReason::as_str, "reason"),
+        reasons: choices(FlagReason::CHOICES, FlagReason::as_str, "reason"),
         max_days: MAX_SUSPEND_DAYS,
     };
     (status, render(&view)).into_response()

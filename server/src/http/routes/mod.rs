@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cases;
 pub mod health;
 pub mod moderation;
+pub mod municipalities;
 pub mod posts;
 
 use axum::Router;
@@ -43,6 +44,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/posts/{id}/withdraw", post(posts::withdraw))
         .route("/posts/{id}/weighing", axum::routing::put(posts::weigh))
         .route("/posts/{id}/flags", post(posts::flag))
+        .route("/posts/{id}/contest", post(posts::contest))
         .route("/posts/{id}/revisions", get(posts::revisions))
         .route("/moderation/{municipality}/counts", get(moderation::counts))
         .route("/moderation/{municipality}/queue", get(moderation::queue))
@@ -64,6 +66,10 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/moderation/panelists/{id}/premoderate",
             post(moderation::premoderate),
+        )
+        .route(
+            "/municipalities/{municipality}/contact",
+            get(municipalities::contact).put(municipalities::set_contact),
         )
         .route("/audit", get(moderation::audit))
         .route(

@@ -17,6 +17,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub suspect_words: Option<String>,
     pub created_at: DateTimeUtc,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_hours: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
