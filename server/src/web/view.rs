@@ -190,6 +190,9 @@ pub struct PostItem {
     pub contest_note: String,
 }
 
+/// The reason stored when enough flags hid a post pending review.
+const FLAGS_REASON: &str = "meldingen";
+
 fn verdict_label(v: Verdict) -> &'static str {
     match v {
         Verdict::Agree => "verdict.eens",
@@ -221,8 +224,12 @@ impl PostItem {
             .as_deref()
             .map(|r| t.of("reason", r))
             .unwrap_or_default();
+        // Flags can hide a post before any moderator saw it: that is said as it is.
+        let by_flags =
+            status == PostStatus::Hidden && view.moderation_reason.as_deref() == Some(FLAGS_REASON);
         let placeholder = match status {
             PostStatus::Pending => t.t("post.placeholder_pending").to_owned(),
+            PostStatus::Hidden if by_flags => t.t("post.placeholder_flagged").to_owned(),
             PostStatus::Withdrawn => t.t("post.placeholder_withdrawn").to_owned(),
             PostStatus::Hidden | PostStatus::Rejected if !reason.is_empty() => {
                 t.with("post.placeholder_hidden_reason", "reason", &reason)
@@ -232,6 +239,9 @@ impl PostItem {
         let (notice, notice_kind) = match status {
             _ if !(view.mine || staff) => (String::new(), "info"),
             PostStatus::Pending if view.mine => (t.t("post.notice_pending").to_owned(), "info"),
+            PostStatus::Hidden if view.mine && by_flags => {
+                (t.t("post.notice_flagged").to_owned(), "warning")
+            }
             PostStatus::Hidden | PostStatus::Rejected if view.mine => {
                 (t.with("post.notice_hidden", "reason", &reason), "warning")
             }

@@ -75,10 +75,15 @@ struct MyCasesPage {
 
 fn suspension_notice(t: &Tr, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
     match actor {
-        Actor::Panelist(p) => p
-            .suspended_until
-            .filter(|until| *until > now)
-            .map(|until| t.with("panel.suspended", "until", local_time(until))),
+        // The reason the moderator gave, which the suspension form promises is shown.
+        Actor::Panelist(p) => p.suspended_until.filter(|until| *until > now).map(|until| {
+            let mut notice = t.with("panel.suspended", "until", local_time(until));
+            if let Some(reason) = p.suspended_reason.as_deref().filter(|r| !r.is_empty()) {
+                notice.push(' ');
+                notice.push_str(&t.with("panel.suspended_reason", "reason", reason));
+            }
+            notice
+        }),
         Actor::Staff(_) => None,
     }
 }
