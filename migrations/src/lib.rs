@@ -11,6 +11,7 @@ mod m20261124_000001_idempotency_lease;
 mod m20261125_000001_staff_invitations;
 mod m20261201_142700_case_errata;
 mod m20261201_170000_invitation_letters;
+mod m20261201_170000_resident_notices;
 mod m20261201_180000_draws;
 
 /// All migrations of Beraad, in the order they are applied.
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_staff_invitations::Migration),
             Box::new(m20261201_142700_case_errata::Migration),
             Box::new(m20261201_170000_invitation_letters::Migration),
+            Box::new(m20261201_170000_resident_notices::Migration),
             Box::new(m20261201_180000_draws::Migration),
         ]
     }

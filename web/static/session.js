@@ -32,3 +32,15 @@ if (body.dataset.expires && dialog) {
     }
   });
 }
+
+// The error summary's links move the focus to the field they name (the browser would
+// only scroll there), as the GOV.UK and NL Design System error summaries do.
+document.getElementById("foutoverzicht")?.addEventListener("click", (event) => {
+  const link = event.target.closest?.("a[href^='#']");
+  const target = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  event.preventDefault();
+  target.closest("details")?.setAttribute("open", "");
+  target.focus();
+  target.scrollIntoView({ block: "center" });
+});

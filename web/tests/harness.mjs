@@ -317,16 +317,28 @@ export const TEST_SERVER_ENV = {
 };
 
 /**
- * Logs a panelist in through the start page's form, as a resident would, and returns
- * the page (showing "Mijn casussen").
+ * Logs a panelist in through the start page's form, as a resident would, accepts the
+ * house rules if this is their first login, and returns the page (showing "Mijn
+ * casussen").
  */
 export async function loginPanelist(context, url, code) {
   const page = await context.newPage();
   await page.goto(`${url}/`);
   await page.getByLabel('Uw code', { exact: true }).fill(code);
   await page.getByRole('button', { name: 'Inloggen' }).click();
+  await acceptHouseRulesIfAsked(page);
   await page.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
   return page;
+}
+
+/** On the house rules a first login leads to, presses the button that accepts them. */
+export async function acceptHouseRulesIfAsked(page) {
+  const cases = page.getByRole('heading', { level: 1, name: 'Mijn casussen' });
+  const rules = page.getByRole('heading', { level: 1, name: 'Huisregels van het panel' });
+  await cases.or(rules).waitFor();
+  if (await rules.isVisible()) {
+    await page.getByRole('button', { name: 'Ik accepteer de huisregels' }).click();
+  }
 }
 
 /** Logs a staff member in through `/inloggen` and returns the page. */

@@ -134,6 +134,8 @@ test('the handled list and the audit log pass the accessibility checks', async (
   await moderator.getByRole('link', { name: 'Auditlog' }).click();
   await moderator.locator('#audit-bereik').waitFor();
   assert.match(await moderator.locator('table#auditlog').innerText(), /post\.hide/);
+  // In words, with the code beside them.
+  assert.match(await moderator.locator('table#auditlog').innerText(), /Bericht verborgen post\.hide/);
   assert.equal(await moderator.locator('#audit-csv').count(), 0, 'no download for moderators');
   await checkA11y(moderator, 'audit log for a moderator');
 

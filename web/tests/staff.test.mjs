@@ -61,7 +61,7 @@ test('an admin writes, previews and opens a case, and panelists see it', async (
   const panelist = await loginPanelist(await app.context(t), app.server.url, 'UTRECHTPANEL2');
   await panelist.getByRole('link', { name: title }).click();
   await panelist.getByText('Mevrouw A. is 82 en woont alleen.').waitFor();
-  await panelist.getByRole('heading', { name: 'Uw oordeel' }).waitFor();
+  await panelist.getByRole('heading', { name: 'Uw oordeel', exact: true }).waitFor();
 });
 
 test('an admin makes letters, a QR link logs in, and a lost code is replaced and another revoked', async (t) => {

@@ -127,11 +127,23 @@ pub async fn seed(store: &Store) -> anyhow::Result<Option<DemoSummary>> {
     };
     let mut rng = StdRng::seed_from_u64(2026);
 
-    for (slug, name) in [
-        ("utrecht", "Gemeente Utrecht"),
-        ("zoetermeer", "Gemeente Zoetermeer"),
+    for (slug, name, phone) in [
+        ("utrecht", "Gemeente Utrecht", "030 000 00 00"),
+        ("zoetermeer", "Gemeente Zoetermeer", "079 000 00 00"),
     ] {
         service.create_municipality(slug, name).await?;
+        // A made-up number and address: the demo sends nobody to a real desk.
+        let m = people::municipality_by_slug(store.db(), slug)
+            .await?
+            .context("demo municipality")?;
+        people::set_contact(
+            store.db(),
+            &m,
+            Some(phone),
+            Some(&format!("panel@{slug}.demo")),
+            Some("maandag tot en met vrijdag van 9.00 tot 17.00 uur"),
+        )
+        .await?;
         let panel_name = format!("Bewonerspanel {}", &name["Gemeente ".len()..]);
         service.create_panel(slug, slug, &panel_name).await?;
         let codes: Vec<String> = (0..PANELISTS).map(|n| demo_code(slug, n)).collect();

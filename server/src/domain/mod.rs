@@ -110,15 +110,43 @@ word_enum!(
 );
 
 word_enum!(
-    /// Why a panelist flags (*meldt*) a post.
+    /// Why a panelist flags (*meldt*) a post, or why a moderator hid it; `bezwaar` is
+    /// the author contesting a moderator's decision on their own post.
     FlagReason {
         PersonalData = "persoonsgegevens",
         Offensive = "beledigend",
         Spam = "spam",
         OffTopic = "off-topic",
         Other = "anders",
+        Contest = "bezwaar",
     }
 );
+
+impl FlagReason {
+    /// The reasons a reader may flag someone else's post for and a moderator may hide
+    /// one for: every reason but the author's contest.
+    pub const CHOICES: &'static [FlagReason] = &[
+        FlagReason::PersonalData,
+        FlagReason::Offensive,
+        FlagReason::Spam,
+        FlagReason::OffTopic,
+        FlagReason::Other,
+    ];
+
+    /// Parses one of [`Self::CHOICES`].
+    pub fn parse_choice(word: &str) -> Option<FlagReason> {
+        Self::parse(word).filter(|r| Self::CHOICES.contains(r))
+    }
+
+    /// The words of [`Self::CHOICES`], for error messages.
+    pub fn choices_expected() -> String {
+        Self::CHOICES
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 word_enum!(
     /// A staff member's role within one municipality.
@@ -250,9 +278,35 @@ pub fn text_length(text: &str) -> usize {
     text.trim().chars().count()
 }
 
+/// `text` with every line break as a plain LF. Browsers send a textarea's line breaks
+/// as CR LF and some old clients as a lone CR; paragraphs are split on LF, and an
+/// unchanged text must compare equal, so every text a person writes passes here once,
+/// at the service's door.
+pub fn plain_line_breaks(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.to_owned();
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// [`plain_line_breaks`] in place.
+pub fn make_line_breaks_plain(text: &mut String) {
+    if text.contains('\r') {
+        *text = plain_line_breaks(text);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_become_plain_newlines() {
+        assert_eq!(plain_line_breaks("a\r\n\r\nb\rc\n"), "a\n\nb\nc\n");
+        let mut s = String::from("één\r\ntwee");
+        make_line_breaks_plain(&mut s);
+        assert_eq!(s, "één\ntwee");
+    }
 
     #[test]
     fn words_round_trip() {

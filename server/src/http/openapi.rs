@@ -20,7 +20,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
 use super::error::{ApiError, ErrorBody};
-use super::routes::{auth, cases, draws, health, invitations, moderation, posts};
+use super::routes::{auth, cases, draws, health, invitations, moderation, municipalities, posts};
 use crate::domain::{
     AgeBand, CaseStatus, CheckOutcome, ClosedSet, ExportFormat, FlagReason, LegalDomain, ModAction,
     ModerationMode, Outcome, PostStatus, QueueKind, Role, SessionKind, Verdict, WeighingValue,
@@ -57,7 +57,7 @@ use crate::service::draws::DrawFeature;
         cases::close, cases::events, cases::export, cases::export_head, cases::analysis,
         cases::outcome,
         posts::thread, posts::create, posts::get, posts::edit, posts::withdraw, posts::weigh,
-        posts::flag, posts::revisions, posts::check,
+        posts::flag, posts::contest, posts::revisions, posts::check,
         moderation::counts, moderation::queue, moderation::handled, moderation::claim,
         moderation::release, moderation::act, moderation::suspend, moderation::premoderate,
         moderation::audit, moderation::audit_export, moderation::audit_export_head,
@@ -67,6 +67,8 @@ use crate::service::draws::DrawFeature;
         invitations::create_batch, invitations::batch, invitations::response,
         invitations::invitation, invitations::revoke, invitations::replace,
         invitations::letter, invitations::set_letter,
+        moderation::audit, moderation::audit_export, moderation::policy,
+        municipalities::contact, municipalities::set_contact,
     ),
     components(schemas(ErrorBody)),
     tags(
@@ -78,6 +80,7 @@ use crate::service::draws::DrawFeature;
         (name = "invitations", description = "Letters, invitation numbers, lost codes and the response"),
         (name = "live", description = "The WebSocket for live updates"),
         (name = "operations", description = "Health, readiness, metrics and this description"),
+        (name = "municipalities", description = "What a municipality tells its residents"),
     )
 )]
 pub struct ApiDoc;

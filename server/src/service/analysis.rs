@@ -106,9 +106,10 @@ pub struct CaseOutcome {
     /// The verdict split with 95% Wilson intervals.
     #[schema(value_type = Vec<Object>)]
     pub verdicts: Vec<Share>,
-    /// The three best-weighed arguments agreeing with the decision.
+    /// The three best-weighed arguments agreeing with the decision, among those that
+    /// convinced more panelists than they did not.
     pub arguments_for: Vec<RankedArgument>,
-    /// The three best-weighed arguments disagreeing with it.
+    /// The same for the arguments disagreeing with it.
     pub arguments_against: Vec<RankedArgument>,
     /// The municipality's written response, once given.
     pub response: Option<String>,
@@ -212,8 +213,12 @@ impl Service {
             ));
         }
         let mut a = self.analyse(&case).await?;
-        a.arguments_for.truncate(3);
-        a.arguments_against.truncate(3);
+        // "Strongest" means it convinced more panelists than it did not: an argument
+        // weighed once for and three times against is not one of them.
+        for list in [&mut a.arguments_for, &mut a.arguments_against] {
+            list.retain(|arg| arg.agree > arg.disagree);
+            list.truncate(3);
+        }
         Ok(CaseOutcome {
             case_id,
             reacted: a.participation.reacted,

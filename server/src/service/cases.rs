@@ -14,7 +14,10 @@ use super::error::{Error, Result};
 use super::policy::{self, Actor};
 use super::{AuditContext, Service};
 use crate::domain::secrets::random_hex;
-use crate::domain::{CaseStatus, LegalDomain, ModerationMode, Outcome, Role, Verdict, text_length};
+use crate::domain::{
+    CaseStatus, LegalDomain, ModerationMode, Outcome, Role, Verdict, make_line_breaks_plain,
+    text_length,
+};
 use crate::store::entities::{case, case_event};
 use crate::store::{audit, cases, draws, events, people, posts};
 
@@ -145,6 +148,13 @@ pub struct CaseSummary {
     pub opens_at: Option<DateTime<Utc>>,
     /// When it closes.
     pub closes_at: Option<DateTime<Utc>>,
+}
+
+impl CaseView {
+    /// Whether the case is open now: the only time its thread is live and writable.
+    pub fn is_open(&self) -> bool {
+        self.status == CaseStatus::Open
+    }
 }
 
 /// Fields of a new case. Texts are plain; paragraphs are separated by blank lines.
@@ -300,6 +310,72 @@ pub struct Schedule {
     /// personal data of a real person; needed when there are findings.
     #[serde(default)]
     pub confirm_findings: bool,
+}
+
+fn plain_frame(frame: &mut [FrameItem]) {
+    for f in frame {
+        make_line_breaks_plain(&mut f.title);
+        make_line_breaks_plain(&mut f.text);
+    }
+}
+
+fn plain_trail(trail: &mut [TrailStep]) {
+    for t in trail {
+        make_line_breaks_plain(&mut t.step);
+        make_line_breaks_plain(&mut t.text);
+    }
+}
+
+impl NewCase {
+    /// Every text with plain LF line breaks (see [`make_line_breaks_plain`]).
+    fn make_line_breaks_plain(&mut self) {
+        for s in [
+            &mut self.title,
+            &mut self.provision,
+            &mut self.summary,
+            &mut self.situation,
+            &mut self.decision,
+        ] {
+            make_line_breaks_plain(s);
+        }
+        self.considerations
+            .iter_mut()
+            .chain(self.questions.iter_mut())
+            .for_each(make_line_breaks_plain);
+        plain_frame(&mut self.frame);
+        plain_trail(&mut self.trail);
+    }
+}
+
+impl CaseChanges {
+    /// Every text with plain LF line breaks (see [`make_line_breaks_plain`]).
+    fn make_line_breaks_plain(&mut self) {
+        for s in [
+            &mut self.title,
+            &mut self.provision,
+            &mut self.summary,
+            &mut self.situation,
+            &mut self.decision,
+            &mut self.response,
+            &mut self.erratum,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            make_line_breaks_plain(s);
+        }
+        self.considerations
+            .iter_mut()
+            .chain(self.questions.iter_mut())
+            .flatten()
+            .for_each(make_line_breaks_plain);
+        if let Some(f) = self.frame.as_mut() {
+            plain_frame(f);
+        }
+        if let Some(t) = self.trail.as_mut() {
+            plain_trail(t);
+        }
+    }
 }
 
 /// An entry of a case's event log.
@@ -661,11 +737,7 @@ impl Service {
         };
         let show_tally = match actor {
             Actor::Staff(_) => true,
-            Actor::Panelist(_) => {
-                !c.hide_tallies_until_reacted
-                    || my_reaction.is_some()
-                    || matches!(status, CaseStatus::Closed | CaseStatus::Archived)
-            }
+            Actor::Panelist(_) => policy::sees_verdicts(&c, my_reaction.is_some()),
         };
         let tally = if show_tally {
             // Count what this reader may read: visible reactions, the reader's own, and
@@ -775,9 +847,10 @@ impl Service {
     pub async fn create_case(
         &self,
         actor: &Actor,
-        new: NewCase,
+        mut new: NewCase,
         audit_ctx: &AuditContext,
     ) -> Result<CaseView> {
+        new.make_line_breaks_plain();
         let db = self.store.db();
         let municipality = people::municipality_by_slug(db, &new.municipality)
             .await?
@@ -895,9 +968,10 @@ impl Service {
         &self,
         actor: &Actor,
         id: i64,
-        ch: CaseChanges,
+        mut ch: CaseChanges,
         audit_ctx: &AuditContext,
     ) -> Result<CaseView> {
+        ch.make_line_breaks_plain();
         let case = self.admin_case(actor, id).await?;
         let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Draft);
         let text_change = ch.title.is_some()

@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod limits;
 pub mod live;
 pub mod moderation;
+pub mod notices;
 pub mod panels;
 pub mod policy;
 pub mod posts;

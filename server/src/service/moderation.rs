@@ -14,7 +14,7 @@ use super::error::{Error, Result};
 use super::policy::{self, Actor, StaffActor};
 use super::posts::PostView;
 use super::{AuditContext, Service};
-use crate::domain::{FlagReason, PostStatus, Role, text_length};
+use crate::domain::{FlagReason, PostStatus, Role, make_line_breaks_plain, text_length};
 use crate::store::entities::{moderation_action, post};
 use crate::store::{audit, cases, events, moderation, people, posts};
 
@@ -174,10 +174,10 @@ pub struct HandledPage {
 
 fn parse_reason(input: &ActionInput, required: bool) -> Result<Option<FlagReason>> {
     let reason = match input.reason.as_deref() {
-        Some(r) => Some(FlagReason::parse(r).ok_or_else(|| {
+        Some(r) => Some(FlagReason::parse_choice(r).ok_or_else(|| {
             Error::invalid(
                 "invalid_reason",
-                format!("Kies een reden uit: {}.", FlagReason::expected()),
+                format!("Kies een reden uit: {}.", FlagReason::choices_expected()),
             )
         })?),
         None if required => {
@@ -469,9 +469,15 @@ impl Service {
         actor: &Actor,
         post_id: i64,
         action: ModAction,
-        input: ActionInput,
+        mut input: ActionInput,
         ctx: &AuditContext,
     ) -> Result<QueueItem> {
+        for text in [input.note.as_mut(), input.body.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            make_line_breaks_plain(text);
+        }
         let (_, municipality_id, staff) = self.post_for_moderation(actor, post_id).await?;
         let publishes = matches!(action, ModAction::Approve | ModAction::Restore);
         if publishes && input.revision.is_none() {
@@ -650,9 +656,12 @@ impl Service {
         &self,
         actor: &Actor,
         panelist_id: i64,
-        input: SuspendInput,
+        mut input: SuspendInput,
         ctx: &AuditContext,
     ) -> Result<()> {
+        if let Some(r) = input.reason.as_mut() {
+            make_line_breaks_plain(r);
+        }
         let (panelist, municipality_id, staff) =
             self.panelist_for_moderation(actor, panelist_id).await?;
         if input.hours > 24 * 90 {

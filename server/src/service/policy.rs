@@ -230,6 +230,13 @@ pub fn can_read_post_body(actor: &Actor, post: &post::Model) -> bool {
     may_read_post_text(Reader::of(actor), &post.status, post.panelist_id)
 }
 
+/// Whether a panelist sees the verdicts of others' reactions in a case: not while the
+/// case is open and hides its tally until the panelist's own verdict and they gave none,
+/// since the verdict badges would add up to the tally.
+pub fn sees_verdicts(case: &case::Model, has_reacted: bool) -> bool {
+    has_reacted || !case.hide_tallies_until_reacted || case.status != "open"
+}
+
 /// Whether every reader of the case may read the post's text (it is visible).
 pub fn post_open_to_all(post: &post::Model) -> bool {
     post.status == PostStatus::Visible.as_str()

@@ -10,9 +10,11 @@ use super::error::{Error, Result};
 use super::policy::{self, Actor, PanelistActor};
 use super::ratelimit::LimitedAction;
 use crate::domain::screening;
-use crate::domain::{CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue, text_length};
+use crate::domain::{
+    CaseStatus, FlagReason, PostStatus, Verdict, WeighingValue, make_line_breaks_plain, text_length,
+};
 use crate::store::entities::{case, post};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::store::posts::{NewPost, WeighingCounts};
 use crate::store::{events, is_unique_violation, posts};
@@ -120,6 +122,14 @@ pub struct FlagInput {
     pub note: Option<String>,
 }
 
+/// An author's objection to a moderator's decision on their own post.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContestInput {
+    /// Why the decision should be reconsidered (10–1000 characters; moderators read it).
+    pub note: String,
+}
+
 /// Weighing counts of a post.
 #[derive(Clone, Copy, Debug, Default, Serialize, ToSchema, PartialEq, Eq)]
 pub struct Weighings {
@@ -173,6 +183,8 @@ pub struct PostView {
     pub weighings: Weighings,
     /// The actor's own weighing.
     pub my_weighing: Option<WeighingValue>,
+    /// Whether the reader has flagged this post.
+    pub my_flag: bool,
     /// Why a moderator hid or rejected it (reason code; for everyone, so the placeholder
     /// can say why), or `meldingen` when flags hid it pending review.
     pub moderation_reason: Option<String>,
@@ -360,9 +372,10 @@ impl Service {
         &self,
         actor: &Actor,
         case_id: i64,
-        input: NewPostInput,
+        mut input: NewPostInput,
         idempotency_key: Option<&str>,
     ) -> Result<PostView> {
+        make_line_breaks_plain(&mut input.body);
         let case = self.visible_case(actor, case_id).await?;
         let p = self.writer(actor, &case)?;
         let db = self.store.db();
@@ -631,8 +644,9 @@ impl Service {
         &self,
         actor: &Actor,
         post_id: i64,
-        input: EditPostInput,
+        mut input: EditPostInput,
     ) -> Result<PostView> {
+        make_line_breaks_plain(&mut input.body);
         let (post, case) = self.visible_post(actor, post_id).await?;
         let p = self.writer(actor, &case)?;
         if post.panelist_id != p.id {
@@ -808,14 +822,17 @@ impl Service {
         &self,
         actor: &Actor,
         post_id: i64,
-        input: FlagInput,
+        mut input: FlagInput,
     ) -> Result<FlagView> {
+        if let Some(n) = input.note.as_mut() {
+            make_line_breaks_plain(n);
+        }
         let (post, case) = self.visible_post(actor, post_id).await?;
         let p = self.writer(actor, &case)?;
-        let reason = FlagReason::parse(&input.reason).ok_or_else(|| {
+        let reason = FlagReason::parse_choice(&input.reason).ok_or_else(|| {
             Error::invalid(
                 "invalid_flag_reason",
-                format!("Kies een reden uit: {}.", FlagReason::expected()),
+                format!("Kies een reden uit: {}.", FlagReason::choices_expected()),
             )
         })?;
         let note = input
@@ -884,6 +901,87 @@ impl Service {
             id: flag.id,
             post_id: post.id,
             reason,
+            created_at: flag.created_at,
+        })
+    }
+
+    /// The author contests a moderator's decision (hidden or rejected) on their own
+    /// post: the objection is stored as the author's flag with the reason `bezwaar`, so
+    /// the post returns to the moderators' flagged queue with the author's words, and
+    /// the moderator's next decision on it settles it. One contest per post.
+    pub async fn contest_moderation(
+        &self,
+        actor: &Actor,
+        post_id: i64,
+        mut input: ContestInput,
+    ) -> Result<FlagView> {
+        make_line_breaks_plain(&mut input.note);
+        let (post, case) = self.visible_post(actor, post_id).await?;
+        let p = actor.panelist()?;
+        if post.panelist_id != p.id {
+            return Err(Error::forbidden(
+                "not_author",
+                "U kunt alleen bezwaar maken tegen een beslissing over uw eigen bericht.",
+            ));
+        }
+        if !matches!(
+            PostStatus::parse(&post.status),
+            Some(PostStatus::Hidden | PostStatus::Rejected)
+        ) {
+            return Err(Error::conflict(
+                "not_contestable",
+                "Er is over dit bericht geen beslissing van een moderator om bezwaar tegen te maken.",
+            ));
+        }
+        let note = input.note.trim();
+        let n = text_length(note);
+        if n < 10 {
+            return Err(Error::invalid(
+                "contest_too_short",
+                "Schrijf in minstens 10 tekens waarom u het niet eens bent met de beslissing.",
+            ));
+        }
+        if n > 1000 {
+            return Err(Error::invalid(
+                "contest_too_long",
+                "Uw bezwaar is hoogstens 1000 tekens.",
+            ));
+        }
+        super::profile::refuse_personal_data(
+            note,
+            "note_personal_data",
+            "Uw bezwaar lijkt persoonsgegevens te bevatten. Schrijf ze niet op: de moderator \
+             ziet uw bericht zelf.",
+        )?;
+        let now = self.now();
+        self.check_rate(LimitedAction::Flag, actor).await?;
+        let tx = self.store.begin_write().await?;
+        let flag = match posts::insert_flag(
+            &*tx,
+            &post,
+            p.id,
+            FlagReason::Contest.as_str(),
+            Some(note),
+            now,
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::conflict(
+                    "already_contested",
+                    "U heeft al bezwaar gemaakt tegen deze beslissing.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
+        self.ring_moderation(case.municipality_id, post.id);
+        tracing::info!(case.id = case.id, post.id = post.id, "moderation contested");
+        Ok(FlagView {
+            id: flag.id,
+            post_id: post.id,
+            reason: FlagReason::Contest,
             created_at: flag.created_at,
         })
     }
@@ -989,10 +1087,32 @@ impl Service {
             Actor::Panelist(p) => Some(p.id),
             Actor::Staff(_) => None,
         };
+        let (flagged, no_verdicts) = match actor {
+            Actor::Panelist(p) => {
+                let mut case_ids: Vec<i64> = list.iter().map(|p| p.case_id).collect();
+                case_ids.sort_unstable();
+                case_ids.dedup();
+                let mut hidden = HashSet::new();
+                for case_id in case_ids {
+                    if let Some(case) = crate::store::cases::case_by_id(db, case_id).await?
+                        && !policy::sees_verdicts(
+                            &case,
+                            posts::reaction_of(db, case_id, p.id).await?.is_some(),
+                        )
+                    {
+                        hidden.insert(case_id);
+                    }
+                }
+                (posts::flagged_by(db, p.id, &ids).await?, hidden)
+            }
+            Actor::Staff(_) => Default::default(),
+        };
         Ok(list
             .into_iter()
             .map(|p| {
                 let readable = policy::can_read_post_body(actor, &p);
+                let verdict_readable =
+                    readable && (me == Some(p.panelist_id) || !no_verdicts.contains(&p.case_id));
                 PostView {
                     id: p.id,
                     case_id: p.case_id,
@@ -1000,7 +1120,7 @@ impl Service {
                     depth: p.depth,
                     author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
                     mine: me == Some(p.panelist_id),
-                    verdict: if readable {
+                    verdict: if verdict_readable {
                         p.verdict.as_deref().and_then(Verdict::parse)
                     } else {
                         None
@@ -1012,6 +1132,7 @@ impl Service {
                     revision_count: p.revision_count,
                     weighings: counts.get(&p.id).copied().unwrap_or_default().into(),
                     my_weighing: mine.get(&p.id).and_then(|v| WeighingValue::parse(v)),
+                    my_flag: flagged.contains(&p.id),
                     moderation_reason: p.status_reason.clone(),
                     moderation_note: readable.then(|| p.status_note.clone()).flatten(),
                     held_reasons: readable

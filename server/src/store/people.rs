@@ -297,6 +297,39 @@ pub async fn roles_of_staff<C: ConnectionTrait>(
         .collect())
 }
 
+/// Stores a municipality's contact for residents.
+pub async fn set_contact<C: ConnectionTrait>(
+    db: &C,
+    m: &municipality::Model,
+    phone: Option<&str>,
+    email: Option<&str>,
+    hours: Option<&str>,
+) -> Result<municipality::Model, DbErr> {
+    let mut am: municipality::ActiveModel = m.clone().into();
+    am.contact_phone = Set(phone.map(str::to_owned));
+    am.contact_email = Set(email.map(str::to_owned));
+    am.contact_hours = Set(hours.map(str::to_owned));
+    am.update(db).await
+}
+
+/// Records that a panelist accepted the house rules, unless they already had.
+pub async fn accept_house_rules<C: ConnectionTrait>(
+    db: &C,
+    panelist_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    panelist::Entity::update_many()
+        .col_expr(
+            panelist::Column::HouseRulesAcceptedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(panelist::Column::Id.eq(panelist_id))
+        .filter(panelist::Column::HouseRulesAcceptedAt.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Stores a municipality's moderation word lists (newline separated) and flag threshold.
 pub async fn set_moderation_policy<C: ConnectionTrait>(
     db: &C,

@@ -333,6 +333,22 @@ pub async fn weighings_by<C: ConnectionTrait>(
         .collect())
 }
 
+/// Which of `post_ids` the panelist has flagged.
+pub async fn flagged_by<C: ConnectionTrait>(
+    db: &C,
+    panelist_id: i64,
+    post_ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, DbErr> {
+    Ok(flag::Entity::find()
+        .filter(flag::Column::PanelistId.eq(panelist_id))
+        .filter(flag::Column::PostId.is_in(post_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.post_id)
+        .collect())
+}
+
 /// Sets (or changes) a panelist's weighing of a post; returns whether anything changed.
 pub async fn upsert_weighing<C: ConnectionTrait>(
     db: &C,

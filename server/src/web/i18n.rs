@@ -142,9 +142,17 @@ impl Tr {
         }
     }
 
-    /// The text under `key` with `{n}` replaced by `n`.
+    /// The text under `key` with `{n}` replaced by `n`; for exactly one, the text under
+    /// `key_one` when the catalogue has it ("1 panellid gaf", not "1 panelleden gaven").
     pub fn n(&self, key: &str, n: impl Display) -> String {
-        self.t(key).replace("{n}", &n.to_string())
+        let n = n.to_string();
+        let one = (n == "1")
+            .then(|| self.catalog.get(&format!("{key}_one")))
+            .flatten();
+        match one {
+            Some(text) => text.replace("{n}", &n),
+            None => self.t(key).replace("{n}", &n),
+        }
     }
 
     /// The text under `key` with `{name}` replaced by `value`.
@@ -256,5 +264,10 @@ mod tests {
         assert!(!t.n("result.reacted", 3).contains("{n}"));
         assert!(t.n("result.reacted", 3).contains('3'));
         assert_eq!(Tr::new(Lang::En).t("no.such.key"), "no.such.key");
+        assert_eq!(t.n("result.reacted", 1), "1 panellid gaf een oordeel.");
+        assert_eq!(
+            Tr::new(Lang::En).n("result.reacted", 1),
+            "1 panel member gave a verdict."
+        );
     }
 }

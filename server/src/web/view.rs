@@ -97,6 +97,39 @@ pub fn marked_paragraphs(text: &str, spans: &[(usize, usize)]) -> Vec<Vec<Segmen
     out
 }
 
+/// The errors of a form that was not accepted, for the summary at the top of the page
+/// (the GOV.UK and NL Design System pattern): each links to the field it is about, and
+/// the summary takes the focus when the page loads, so nobody has to search for it.
+#[derive(Clone, Debug, Default)]
+pub struct ErrorSummary(pub Vec<(String, String)>);
+
+impl ErrorSummary {
+    /// Adds `message` about the element with id `field`.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push((field.into(), message.into()));
+    }
+
+    /// A summary of one error.
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> ErrorSummary {
+        let mut s = ErrorSummary::default();
+        s.add(field, message);
+        s
+    }
+
+    /// A summary of `error` about `field`, if there is one (for pages with one error).
+    pub fn of(field: &str, error: &Option<String>) -> ErrorSummary {
+        error
+            .as_ref()
+            .map(|e| ErrorSummary::one(field, e.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Whether there is anything to show.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A post ready for the thread template.
 #[derive(Clone, Debug)]
 pub struct PostItem {
@@ -138,7 +171,27 @@ pub struct PostItem {
     pub reply_error: Option<String>,
     /// The text of that reply, so nothing typed is lost.
     pub reply_body: String,
+    /// Whether the reader flagged this post already (no second flag is offered).
+    pub flagged: bool,
+    /// An error of a flag of this post that was not accepted.
+    pub flag_error: Option<String>,
+    /// The reason chosen in that flag, so it stays chosen.
+    pub flag_reason: String,
+    /// The note typed in that flag.
+    pub flag_note: String,
+    /// Whether the author may still change it (not withdrawn or rejected).
+    pub editable: bool,
+    /// Whether the author may contest a moderator's decision on it (hidden or
+    /// rejected, not contested yet).
+    pub contestable: bool,
+    /// An error of an objection that was not accepted.
+    pub contest_error: Option<String>,
+    /// The text of that objection.
+    pub contest_note: String,
 }
+
+/// The reason stored when enough flags hid a post pending review.
+const FLAGS_REASON: &str = "meldingen";
 
 fn verdict_label(v: Verdict) -> &'static str {
     match v {
@@ -171,8 +224,12 @@ impl PostItem {
             .as_deref()
             .map(|r| t.of("reason", r))
             .unwrap_or_default();
+        // Flags can hide a post before any moderator saw it: that is said as it is.
+        let by_flags =
+            status == PostStatus::Hidden && view.moderation_reason.as_deref() == Some(FLAGS_REASON);
         let placeholder = match status {
             PostStatus::Pending => t.t("post.placeholder_pending").to_owned(),
+            PostStatus::Hidden if by_flags => t.t("post.placeholder_flagged").to_owned(),
             PostStatus::Withdrawn => t.t("post.placeholder_withdrawn").to_owned(),
             PostStatus::Hidden | PostStatus::Rejected if !reason.is_empty() => {
                 t.with("post.placeholder_hidden_reason", "reason", &reason)
@@ -182,6 +239,9 @@ impl PostItem {
         let (notice, notice_kind) = match status {
             _ if !(view.mine || staff) => (String::new(), "info"),
             PostStatus::Pending if view.mine => (t.t("post.notice_pending").to_owned(), "info"),
+            PostStatus::Hidden if view.mine && by_flags => {
+                (t.t("post.notice_flagged").to_owned(), "warning")
+            }
             PostStatus::Hidden | PostStatus::Rejected if view.mine => {
                 (t.with("post.notice_hidden", "reason", &reason), "warning")
             }
@@ -229,6 +289,20 @@ impl PostItem {
             weighed_pass: pressed(view.my_weighing, WeighingValue::Pass),
             reply_error: None,
             reply_body: String::new(),
+            flagged: view.my_flag,
+            flag_error: None,
+            flag_reason: String::new(),
+            flag_note: String::new(),
+            contestable: view.mine
+                && !view.my_flag
+                && matches!(status, PostStatus::Hidden | PostStatus::Rejected),
+            contest_error: None,
+            contest_note: String::new(),
+            editable: view.mine
+                && matches!(
+                    status,
+                    PostStatus::Visible | PostStatus::Pending | PostStatus::Hidden
+                ),
             view,
         }
     }

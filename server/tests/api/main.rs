@@ -27,6 +27,7 @@ mod posts;
 mod profile;
 mod realtime;
 mod report;
+mod residents;
 mod staff_pages;
 mod trust;
 mod upgrade;

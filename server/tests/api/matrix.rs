@@ -261,8 +261,8 @@ fn rows() -> Vec<Row> {
             .body(|_| json!({"days": 30})),
         row(M::GET, "/cases/{id}/pool", "/cases/{case_d}/pool", [401, 404, 404, 403, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/pool", "/cases/{case_a}/pool", [401, 403, 404, 403, 403, 200, 404, 404, 404, 404]),
-        row(M::GET, "/municipalities/{slug}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
-        row(M::PUT, "/municipalities/{slug}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404])
+        row(M::GET, "/municipalities/{municipality}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::PUT, "/municipalities/{municipality}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404])
             .body(|_| json!([{"feature": "age_band", "value": "18-34", "share": 1.0}])),
         // The outcome exists once a case closed (409 before).
         row(M::GET, "/cases/{id}/outcome", "/cases/{case_c}/outcome", [401, 200, 404, 200, 200, 200, 404, 404, 404, 404]),
@@ -319,6 +319,10 @@ fn rows() -> Vec<Row> {
             .body(|_| json!({"reason": "off-topic"})),
         row(M::POST, "/posts/{id}/flags", "/posts/{post_b}/flags", [401, 404, 422, 403, 403, 403, 404, 404, 404, 404])
             .body(|_| json!({"reason": "off-topic"})),
+        // Contesting: only the author of a hidden or rejected post (the own post is
+        // visible, so 409 for its author).
+        row(M::POST, "/posts/{id}/contest", "/posts/{post_own}/contest", [401, 409, 404, 403, 403, 403, 404, 404, 404, 404])
+            .body(|_| json!({"note": "Dit klopt echt niet zo."})),
         row(M::GET, "/posts/{id}/revisions", "/posts/{post_own}/revisions", [401, 200, 404, 200, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/posts/{id}/revisions", "/posts/{post_held}/revisions", [401, 403, 404, 200, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/posts/{id}/revisions", "/posts/{post_b}/revisions", [401, 404, 200, 200, 200, 200, 404, 404, 404, 404]),
@@ -331,6 +335,10 @@ fn rows() -> Vec<Row> {
         // A flag threshold of 0: 422 once access is granted (admins only).
         row(M::PUT, "/moderation/{municipality}/policy", "/moderation/{muni}/policy", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
             .body(|_| json!({"flag_threshold": 0})),
+        // The municipal contact: its admins read and set it; a bad address is 422.
+        row(M::GET, "/municipalities/{municipality}/contact", "/municipalities/{muni}/contact", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::PUT, "/municipalities/{municipality}/contact", "/municipalities/{muni}/contact", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
+            .body(|_| json!({"email": "geen adres"})),
         // The admin's claim meets the moderator's from the cell before (409); both release.
         row(M::POST, "/moderation/posts/{id}/claim", "/moderation/posts/{post_held}/claim", [401, 403, 404, 200, 403, 409, 404, 404, 404, 404]),
         row(M::POST, "/moderation/posts/{id}/claim", "/moderation/posts/{post_b}/claim", [401, 404, 403, 200, 403, 409, 404, 404, 404, 404]),

@@ -81,6 +81,8 @@ pub struct Chrome {
     pub section: &'static str,
     /// The `js.*` texts as JSON.
     pub script_texts: String,
+    /// The panelist's municipality and how to reach it, for the footer.
+    pub contact: Option<crate::service::notices::MunicipalContact>,
 }
 
 /// Who is looking at a page, in which language.
@@ -93,6 +95,8 @@ pub struct Viewer {
     pub path: String,
     /// The client's address.
     pub ip: Option<std::net::IpAddr>,
+    /// A panelist's municipality and its contact, shown on every page they read.
+    pub contact: Option<crate::service::notices::MunicipalContact>,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -112,11 +116,17 @@ impl FromRequestParts<AppState> for Viewer {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
+        // Without the contact the page still serves; the footer then names no numbers.
+        let contact = match &auth {
+            Some(a) => state.service.my_contact(&a.actor).await.ok().flatten(),
+            None => None,
+        };
         Ok(Viewer {
             t,
             auth,
             path: parts.uri.path().to_owned(),
             ip,
+            contact,
         })
     }
 }
@@ -128,6 +138,7 @@ impl Viewer {
             path: self.path.clone(),
             section,
             script_texts: self.t.script_texts(),
+            contact: self.contact.clone(),
             ..Chrome::default()
         };
         if let Some(auth) = &self.auth {

@@ -304,6 +304,9 @@ struct ItemView {
     flags: Vec<FlagRow>,
     claim: Option<String>,
     claimed_by_me: bool,
+    /// What approving does to this post, in words: approve a held post, keep a visible
+    /// one visible, make a hidden one visible again.
+    approve_label: &'static str,
     /// The revision on screen, sent with approve so it applies to this text only.
     revision: i32,
     /// "Changed by the author", when the text on screen is not the first version.
@@ -369,6 +372,11 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
             .collect(),
         claim,
         claimed_by_me,
+        approve_label: match q.post.status {
+            PostStatus::Visible => "moderation.item.keep_visible",
+            PostStatus::Hidden | PostStatus::Rejected => "moderation.item.make_visible",
+            _ => "moderation.item.approve",
+        },
         revision: q.post.revision_count,
         edited: (q.post.revision_count > 1)
             .then(|| t.n("moderation.item.edited", q.post.revision_count)),
@@ -521,7 +529,7 @@ async fn render_queue(
         next_cursor: page.next_cursor,
         flash: flash(&v.t, ok),
         page_error,
-        reasons: choices(FlagReason::ALL, FlagReason::as_str, "reason"),
+        reasons: choices(FlagReason::CHOICES, FlagReason::as_str, "reason"),
         max_days: MAX_SUSPEND_DAYS,
     };
     (status, render(&view)).into_response()
@@ -949,6 +957,8 @@ struct AuditRow {
     when: String,
     iso: String,
     actor: String,
+    /// The action in words (the code itself when the catalogue has no words for it).
+    action_label: String,
     action: String,
     object: String,
     result_label: String,
@@ -1009,6 +1019,7 @@ pub async fn audit_page(
                 Some(id) => format!("{} #{id}", v.t.of("moderation.audit.actor", &e.actor_kind)),
                 None => v.t.of("moderation.audit.actor", &e.actor_kind),
             },
+            action_label: v.t.of("moderation.audit.actions", &e.action),
             action: e.action,
             object: match e.object_id {
                 Some(id) => format!("{} {id}", e.object_type),

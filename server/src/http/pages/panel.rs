@@ -18,11 +18,13 @@ use crate::http::extract::{Path, Query};
 use crate::service::analysis::CaseOutcome;
 use crate::service::cases::{CaseSummary, CaseView};
 use crate::service::policy::Actor;
-use crate::service::posts::{EditPostInput, FlagInput, NewPostInput, PostView, WeighingInput};
+use crate::service::posts::{
+    ContestInput, EditPostInput, FlagInput, NewPostInput, PostView, WeighingInput,
+};
 use crate::service::profile::{ProfileInput, ProfileView};
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
-use crate::web::view::{PostItem, local_date, local_time, paragraphs};
+use crate::web::view::{ErrorSummary, PostItem, local_date, local_time, paragraphs};
 
 /// The panelist's routes.
 pub fn routes() -> Router<AppState> {
@@ -33,9 +35,12 @@ pub fn routes() -> Router<AppState> {
         .route("/casus/{id}/berichten", get(posts_fragment))
         .route("/bericht/{id}/waardering", post(weigh))
         .route("/bericht/{id}/melding", post(flag))
-        .route("/bericht/{id}/intrekken", post(withdraw))
+        .route("/bericht/{id}/bezwaar", post(contest))
+        .route("/bericht/{id}/intrekken", get(withdraw_page).post(withdraw))
         .route("/bericht/{id}/bewerken", get(edit_page).post(edit))
         .route("/profiel", get(profile_page).post(save_profile))
+        .route("/huisregels", get(rules_page).post(accept_rules))
+        .route("/privacy", get(privacy_page))
 }
 
 /// Posts shown per page of a thread.
@@ -70,10 +75,15 @@ struct MyCasesPage {
 
 fn suspension_notice(t: &Tr, actor: &Actor, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
     match actor {
-        Actor::Panelist(p) => p
-            .suspended_until
-            .filter(|until| *until > now)
-            .map(|until| t.with("panel.suspended", "until", local_time(until))),
+        // The reason the moderator gave, which the suspension form promises is shown.
+        Actor::Panelist(p) => p.suspended_until.filter(|until| *until > now).map(|until| {
+            let mut notice = t.with("panel.suspended", "until", local_time(until));
+            if let Some(reason) = p.suspended_reason.as_deref().filter(|r| !r.is_empty()) {
+                notice.push(' ');
+                notice.push_str(&t.with("panel.suspended_reason", "reason", reason));
+            }
+            notice
+        }),
         Actor::Staff(_) => None,
     }
 }
@@ -106,6 +116,13 @@ pub async fn my_cases(state: &AppState, v: &Viewer) -> Response {
     let Some(auth) = &v.auth else {
         return see_other("/");
     };
+    // The house rules come first, once: until a panelist accepted them, the start page
+    // is the rules.
+    match state.service.house_rules_accepted(&auth.actor).await {
+        Ok(true) => {}
+        Ok(false) => return see_other("/huisregels"),
+        Err(e) => return v.fail(e),
+    }
     let list = match state.service.list_cases(&auth.actor, None).await {
         Ok(l) => l,
         Err(e) => return v.fail(e),
@@ -176,6 +193,60 @@ struct ReplyError {
     parent_id: i64,
     message: String,
     body: String,
+}
+
+/// A flag that was not accepted: of which post, why, and what was chosen and typed.
+struct FlagError {
+    post_id: i64,
+    message: String,
+    reason: String,
+    note: String,
+}
+
+/// What went wrong on the case page, shown beside the form concerned and summed up at
+/// the top of the page.
+#[derive(Default)]
+struct Failed {
+    verdict: VerdictForm,
+    reply: Option<ReplyError>,
+    flag: Option<FlagError>,
+    /// An objection to a moderator's decision that was not accepted: post, why, text.
+    contest: Option<(i64, String, String)>,
+    /// Something about one post that is no form field (a weighing that could not be
+    /// taken), linked to the post.
+    post: Option<(i64, String)>,
+}
+
+impl Failed {
+    fn summary(&self) -> ErrorSummary {
+        let mut s = ErrorSummary::default();
+        let v = &self.verdict;
+        if let Some(e) = &v.error {
+            s.add("oordeel-fout", e.clone());
+        }
+        if let Some(e) = &v.verdict_error {
+            s.add("oordeel-eens", e.clone());
+        }
+        if let Some(e) = &v.body_error {
+            s.add("reden", e.clone());
+        }
+        if let Some(r) = &self.reply {
+            s.add(format!("antwoord-{}", r.parent_id), r.message.clone());
+        }
+        if let Some(f) = &self.flag {
+            s.add(
+                format!("melding-{}-toelichting", f.post_id),
+                f.message.clone(),
+            );
+        }
+        if let Some((id, message, _)) = &self.contest {
+            s.add(format!("bezwaar-{id}"), message.clone());
+        }
+        if let Some((id, message)) = &self.post {
+            s.add(format!("bericht-{id}"), message.clone());
+        }
+        s
+    }
 }
 
 /// One correction of the case text, as the case page shows it.
@@ -259,6 +330,7 @@ struct CasePage {
     max_depth: i32,
     flag_reasons: Vec<(&'static str, String)>,
     idem: String,
+    errors: ErrorSummary,
 }
 
 /// `?na=CURSOR` pages the thread; `?ok=KEY` shows a confirmation.
@@ -271,7 +343,7 @@ pub struct CaseQuery {
 }
 
 fn flag_reasons() -> Vec<(&'static str, String)> {
-    choices(FlagReason::ALL, FlagReason::as_str, "reason")
+    choices(FlagReason::CHOICES, FlagReason::as_str, "reason")
 }
 
 fn verdict_choices() -> Vec<(&'static str, String)> {
@@ -284,8 +356,7 @@ async fn render_case(
     v: &Viewer,
     id: i64,
     query: CaseQuery,
-    verdict_form: VerdictForm,
-    reply_error: Option<ReplyError>,
+    failed: Failed,
     status: StatusCode,
 ) -> Response {
     let auth = match v.require() {
@@ -335,12 +406,33 @@ async fn render_case(
                 .collect()
         })
         .unwrap_or_default();
+    let errors = failed.summary();
+    let Failed {
+        verdict: verdict_form,
+        reply,
+        flag,
+        contest,
+        ..
+    } = failed;
     let mut posts = PostItem::list(&v.t, thread.posts, !is_panelist);
-    if let Some(r) = reply_error
+    if let Some(r) = reply
         && let Some(p) = posts.iter_mut().find(|p| p.view.id == r.parent_id)
     {
         p.reply_error = Some(r.message);
         p.reply_body = r.body;
+    }
+    if let Some((id, message, note)) = contest
+        && let Some(p) = posts.iter_mut().find(|p| p.view.id == id)
+    {
+        p.contest_error = Some(message);
+        p.contest_note = note;
+    }
+    if let Some(f) = flag
+        && let Some(p) = posts.iter_mut().find(|p| p.view.id == f.post_id)
+    {
+        p.flag_error = Some(f.message);
+        p.flag_reason = f.reason;
+        p.flag_note = f.note;
     }
     let period = match (case.opens_at, case.closes_at) {
         (Some(o), Some(c)) => format!("{} – {}", local_date(o), local_date(c)),
@@ -387,6 +479,7 @@ async fn render_case(
         max_depth: case.max_depth,
         flag_reasons: flag_reasons(),
         idem: uuid::Uuid::new_v4().to_string(),
+        errors,
         case,
     };
     (status, render(&page)).into_response()
@@ -399,16 +492,7 @@ pub async fn case_page(
     Path(id): Path<i64>,
     Query(query): Query<CaseQuery>,
 ) -> Response {
-    render_case(
-        &state,
-        &v,
-        id,
-        query,
-        VerdictForm::default(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    render_case(&state, &v, id, query, Failed::default(), StatusCode::OK).await
 }
 
 /// The verdict form.
@@ -420,6 +504,16 @@ pub struct ReactionForm {
     body: String,
     #[serde(default)]
     idem: String,
+}
+
+/// The confirmation to show after a post was saved: `what`, or `what_held` when others
+/// cannot read it yet, so the page never thanks for a post as if it were published.
+fn held_or(what: &'static str, p: &PostView) -> String {
+    if p.status == crate::domain::PostStatus::Pending {
+        format!("{what}_held")
+    } else {
+        what.to_owned()
+    }
 }
 
 fn idem_key(s: &str) -> Option<&str> {
@@ -454,8 +548,10 @@ pub async fn post_reaction(
             &v,
             id,
             CaseQuery::default(),
-            failed,
-            None,
+            Failed {
+                verdict: failed,
+                ..Failed::default()
+            },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -465,7 +561,11 @@ pub async fn post_reaction(
         .create_post(&auth.actor, id, input, idem_key(&form.idem))
         .await
     {
-        Ok(p) => see_other(&format!("/casus/{id}?ok=reaction#bericht-{}", p.id)),
+        Ok(p) => see_other(&format!(
+            "/casus/{id}?ok={}#bericht-{}",
+            held_or("reaction", &p),
+            p.id
+        )),
         Err(
             e @ (Error::Invalid { .. }
             | Error::Conflict { .. }
@@ -481,7 +581,11 @@ pub async fn post_reaction(
             } else {
                 failed.error = Some(message);
             }
-            render_case(&state, &v, id, CaseQuery::default(), failed, None, status).await
+            let failed = Failed {
+                verdict: failed,
+                ..Failed::default()
+            };
+            render_case(&state, &v, id, CaseQuery::default(), failed, status).await
         }
         Err(e) => v.fail(e),
     }
@@ -517,7 +621,11 @@ pub async fn post_reply(
         .create_post(&auth.actor, id, input, idem_key(&form.idem))
         .await
     {
-        Ok(p) => see_other(&format!("/casus/{id}?ok=reply#bericht-{}", p.id)),
+        Ok(p) => see_other(&format!(
+            "/casus/{id}?ok={}#bericht-{}",
+            held_or("reply", &p),
+            p.id
+        )),
         Err(
             e @ (Error::Invalid { .. }
             | Error::Conflict { .. }
@@ -530,16 +638,11 @@ pub async fn post_reply(
                 message: v.t.error(e.code(), &e.message()),
                 body: form.body,
             };
-            render_case(
-                &state,
-                &v,
-                id,
-                CaseQuery::default(),
-                VerdictForm::default(),
-                Some(reply),
-                status,
-            )
-            .await
+            let failed = Failed {
+                reply: Some(reply),
+                ..Failed::default()
+            };
+            render_case(&state, &v, id, CaseQuery::default(), failed, status).await
         }
         Err(e) => v.fail(e),
     }
@@ -643,6 +746,21 @@ pub async fn weigh(
             "/casus/{}?ok=weighing#bericht-{}",
             p.case_id, p.id
         )),
+        // A weighing that cannot be taken (the post was hidden meanwhile, the case
+        // closed) is said on the case page, beside the post, not on a page of its own.
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::RateLimited { .. })) => {
+            match state.service.get_post(&auth.actor, id).await {
+                Ok(p) => {
+                    let status = crate::http::error::status_of(&e);
+                    let failed = Failed {
+                        post: Some((id, v.t.error(e.code(), &e.message()))),
+                        ..Failed::default()
+                    };
+                    render_case(&state, &v, p.case_id, CaseQuery::default(), failed, status).await
+                }
+                Err(e) => v.fail(e),
+            }
+        }
         Err(e) => v.fail(e),
     }
 }
@@ -677,13 +795,136 @@ pub async fn flag(
             &auth.actor,
             id,
             FlagInput {
-                reason: form.reason,
+                reason: form.reason.clone(),
                 note,
             },
         )
         .await
     {
         Ok(_) => see_other(&format!("/casus/{}?ok=flag#bericht-{id}", post.case_id)),
+        // Flagged before (another tab, a double click): the post says so.
+        Err(Error::Conflict {
+            code: "already_flagged",
+            ..
+        }) => see_other(&format!("/casus/{}#bericht-{id}", post.case_id)),
+        Err(
+            e @ (Error::Invalid { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. }
+            | Error::Unavailable { .. }),
+        ) => {
+            let status = crate::http::error::status_of(&e);
+            let failed = Failed {
+                flag: Some(FlagError {
+                    post_id: id,
+                    message: v.t.error(e.code(), &e.message()),
+                    reason: form.reason,
+                    note: form.note,
+                }),
+                ..Failed::default()
+            };
+            render_case(
+                &state,
+                &v,
+                post.case_id,
+                CaseQuery::default(),
+                failed,
+                status,
+            )
+            .await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The objection to a moderator's decision.
+#[derive(Deserialize)]
+pub struct ContestForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /bericht/{id}/bezwaar`: the author contests a moderator's decision on their
+/// own post; it goes back to the moderators.
+pub async fn contest(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<ContestForm>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let post = match state.service.get_post(&auth.actor, id).await {
+        Ok(p) => p,
+        Err(e) => return v.fail(e),
+    };
+    let input = ContestInput {
+        note: form.note.clone(),
+    };
+    match state
+        .service
+        .contest_moderation(&auth.actor, id, input)
+        .await
+    {
+        Ok(_) => see_other(&format!(
+            "/casus/{}?ok=contested#bericht-{id}",
+            post.case_id
+        )),
+        Err(
+            e @ (Error::Invalid { .. }
+            | Error::Conflict { .. }
+            | Error::RateLimited { .. }
+            | Error::Unavailable { .. }),
+        ) => {
+            let status = crate::http::error::status_of(&e);
+            let failed = Failed {
+                contest: Some((id, v.t.error(e.code(), &e.message()), form.note)),
+                ..Failed::default()
+            };
+            render_case(
+                &state,
+                &v,
+                post.case_id,
+                CaseQuery::default(),
+                failed,
+                status,
+            )
+            .await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "withdraw.html")]
+struct WithdrawPage {
+    t: Tr,
+    c: Chrome,
+    post: PostView,
+}
+
+/// `GET /bericht/{id}/intrekken`: asks before withdrawing one's own post, since others
+/// then no longer read it and its replies hang under a placeholder.
+pub async fn withdraw_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.service.get_post(&auth.actor, id).await {
+        Ok(p) if p.mine => render(&WithdrawPage {
+            t: v.t,
+            c: v.chrome("panel"),
+            post: p,
+        }),
+        Ok(_) => v.fail(Error::forbidden(
+            "not_author",
+            "U kunt alleen uw eigen berichten intrekken.",
+        )),
         Err(e) => v.fail(e),
     }
 }
@@ -714,6 +955,7 @@ struct EditPage {
     verdict: String,
     error: Option<String>,
     verdict_choices: Vec<(&'static str, String)>,
+    errors: ErrorSummary,
 }
 
 fn edit_render(
@@ -729,6 +971,10 @@ fn edit_render(
         c: v.chrome("panel"),
         body,
         verdict,
+        errors: error
+            .as_ref()
+            .map(|e| ErrorSummary::one("tekst", e.clone()))
+            .unwrap_or_default(),
         error,
         verdict_choices: verdict_choices(),
         post,
@@ -780,7 +1026,11 @@ pub async fn edit(
         verdict: Some(form.verdict.clone()).filter(|s| !s.is_empty()),
     };
     match state.service.edit_post(&auth.actor, id, input).await {
-        Ok(p) => see_other(&format!("/casus/{}?ok=edited#bericht-{id}", p.case_id)),
+        Ok(p) => see_other(&format!(
+            "/casus/{}?ok={}#bericht-{id}",
+            p.case_id,
+            held_or("edited", &p)
+        )),
         Err(
             e @ (Error::Invalid { .. }
             | Error::Conflict { .. }
@@ -808,6 +1058,7 @@ struct ProfilePage {
     experiences: Vec<(&'static str, String)>,
     error: Option<String>,
     saved: bool,
+    errors: ErrorSummary,
 }
 
 fn profile_render(
@@ -823,6 +1074,10 @@ fn profile_render(
         profile,
         age_bands: choices(AgeBand::ALL, AgeBand::as_str, "profile.age"),
         experiences: choices(WmoExperience::ALL, WmoExperience::as_str, "profile.wmo"),
+        errors: error
+            .as_ref()
+            .map(|e| ErrorSummary::one("profiel-fout", e.clone()))
+            .unwrap_or_default(),
         error,
         saved,
     };
@@ -901,4 +1156,65 @@ pub async fn save_profile(
         }
         Err(e) => v.fail(e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesPage {
+    t: Tr,
+    c: Chrome,
+    must_accept: bool,
+    accepted_now: bool,
+}
+
+/// `GET /huisregels`: the house rules, for everyone; a panelist who has not accepted
+/// them yet (at the first login) gets the button to accept.
+pub async fn rules_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<SavedQuery>,
+) -> Response {
+    let must_accept = match &v.auth {
+        Some(auth) => match state.service.house_rules_accepted(&auth.actor).await {
+            Ok(accepted) => !accepted,
+            Err(e) => return v.fail(e),
+        },
+        None => false,
+    };
+    render(&RulesPage {
+        t: v.t,
+        c: v.chrome("panel"),
+        must_accept,
+        accepted_now: q.ok.is_some(),
+    })
+}
+
+/// `POST /huisregels`: the panelist accepts the house rules and goes on to their cases.
+pub async fn accept_rules(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, .. }: SessionForm<serde::de::IgnoredAny>,
+) -> Response {
+    let auth = match v.require() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.service.accept_house_rules(&auth.actor).await {
+        Ok(()) => see_other("/"),
+        Err(e) => v.fail(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    t: Tr,
+    c: Chrome,
+}
+
+/// `GET /privacy`: the privacy statement.
+pub async fn privacy_page(v: Viewer) -> Response {
+    render(&PrivacyPage {
+        t: v.t,
+        c: v.chrome("panel"),
+    })
 }

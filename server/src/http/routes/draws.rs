@@ -1,4 +1,4 @@
-//! `/api/v1/cases/{id}/draw` and `/api/v1/municipalities/{slug}/population`: draw a
+//! `/api/v1/cases/{id}/draw` and `/api/v1/municipalities/{municipality}/population`: draw a
 //! case's panel from its pool, read and verify the draw, top it up, and keep the
 //! population figures targets can start from (admins).
 
@@ -100,7 +100,7 @@ pub async fn pool(
 }
 
 /// The municipality's population figures.
-#[utoipa::path(get, path = "/api/v1/municipalities/{slug}/population", operation_id = "getPopulation", tag = "draws", params(("slug" = String, Path, description = "Municipality")),
+#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/population", operation_id = "getPopulation", tag = "draws", params(("municipality" = String, Path, description = "Municipality slug")),
     responses((status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody)))]
 pub async fn population(
     State(state): State<AppState>,
@@ -114,7 +114,7 @@ pub async fn population(
 
 /// Replaces the population figures of the features given (each feature's shares add up
 /// to 1).
-#[utoipa::path(put, path = "/api/v1/municipalities/{slug}/population", operation_id = "setPopulation", tag = "draws", params(("slug" = String, Path, description = "Municipality")), request_body = [PopulationShare],
+#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/population", operation_id = "setPopulation", tag = "draws", params(("municipality" = String, Path, description = "Municipality slug")), request_body = [PopulationShare],
     responses((status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_population(
     State(state): State<AppState>,

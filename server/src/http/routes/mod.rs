@@ -7,6 +7,7 @@ pub mod draws;
 pub mod health;
 pub mod invitations;
 pub mod moderation;
+pub mod municipalities;
 pub mod posts;
 
 use axum::Router;
@@ -54,7 +55,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/draw/top-up", post(draws::top_up))
         .route("/cases/{id}/pool", get(draws::pool))
         .route(
-            "/municipalities/{slug}/population",
+            "/municipalities/{municipality}/population",
             get(draws::population).put(draws::set_population),
         )
         // Exports are audited: HEAD (which axum would otherwise answer by running GET)
@@ -71,6 +72,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/posts/{id}/withdraw", post(posts::withdraw))
         .route("/posts/{id}/weighing", axum::routing::put(posts::weigh))
         .route("/posts/{id}/flags", post(posts::flag))
+        .route("/posts/{id}/contest", post(posts::contest))
         .route("/posts/{id}/revisions", get(posts::revisions))
         .route("/moderation/{municipality}/counts", get(moderation::counts))
         .route("/moderation/{municipality}/queue", get(moderation::queue))
@@ -117,6 +119,10 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/municipalities/{municipality}/invitations/{number}/replace",
             post(invitations::replace),
+        )
+        .route(
+            "/municipalities/{municipality}/contact",
+            get(municipalities::contact).put(municipalities::set_contact),
         )
         .route("/audit", get(moderation::audit))
         .route(

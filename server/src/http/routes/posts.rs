@@ -11,8 +11,8 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Auth, Json, Path, Query, idempotency_key};
 use crate::service::posts::{
-    CheckInput, CheckResult, EditPostInput, FlagInput, FlagView, NewPostInput, PostView,
-    RevisionView, ThreadPage, WeighingInput,
+    CheckInput, CheckResult, ContestInput, EditPostInput, FlagInput, FlagView, NewPostInput,
+    PostView, RevisionView, ThreadPage, WeighingInput,
 };
 
 /// Paging of a thread.
@@ -130,6 +130,23 @@ pub async fn flag(
     Json(body): Json<FlagInput>,
 ) -> Result<Response, ApiError> {
     let view = state.service.flag_post(&auth.actor, id, body).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// The author contests a moderator's decision (hidden or rejected) on their own post;
+/// the post returns to the moderators' flagged queue with the author's words.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/contest", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = ContestInput,
+    responses((status = 201, body = FlagView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn contest(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(id): Path<i64>,
+    Json(body): Json<ContestInput>,
+) -> Result<Response, ApiError> {
+    let view = state
+        .service
+        .contest_moderation(&auth.actor, id, body)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 

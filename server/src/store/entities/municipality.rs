@@ -20,6 +20,9 @@ pub struct Model {
     pub letter_text: Option<String>,
     pub invitation_batches_made: i32,
     pub created_at: DateTimeUtc,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_hours: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -22,6 +22,7 @@ pub struct Model {
     pub suspended_until: Option<DateTimeUtc>,
     pub suspended_reason: Option<String>,
     pub premoderated: bool,
+    pub house_rules_accepted_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
