@@ -67,7 +67,6 @@ use crate::service::draws::DrawFeature;
         invitations::create_batch, invitations::batch, invitations::response,
         invitations::invitation, invitations::revoke, invitations::replace,
         invitations::letter, invitations::set_letter,
-        moderation::audit, moderation::audit_export, moderation::policy,
         municipalities::contact, municipalities::set_contact,
     ),
     components(schemas(ErrorBody)),
