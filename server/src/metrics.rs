@@ -33,6 +33,8 @@ pub const REDIS_SUBSCRIBED: &str = "beraad_redis_subscribed";
 pub const WS_SUBSCRIPTIONS: &str = "beraad_ws_subscriptions_total";
 /// Posts held for a moderator, in every municipality (read at each scrape).
 pub const POSTS_HELD: &str = "beraad_posts_held";
+/// Time from a change's commit to its fan-out to this node's live clients.
+pub const DELIVERY_LAG: &str = "beraad_delivery_lag_seconds";
 /// Open WebSocket connections.
 pub const WS_CONNECTIONS: &str = "beraad_ws_connections";
 /// Cases followed live on this node.
@@ -45,7 +47,8 @@ pub const DELIVERIES: &str = "beraad_deliveries_total";
 pub const RESYNCS: &str = "beraad_resyncs_total";
 
 /// Every metric of this node.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
+    DELIVERY_LAG,
     REDIS_PUBLISH_DURATION,
     REDIS_CONNECTS,
     REDIS_SUBSCRIBED,
@@ -130,6 +133,11 @@ fn describe() {
     describe_gauge!(
         POSTS_HELD,
         "Posts held for a moderator, all municipalities."
+    );
+    describe_histogram!(
+        DELIVERY_LAG,
+        Unit::Seconds,
+        "Time from a change's commit to its fan-out to this node's live clients."
     );
     describe_gauge!(WS_CONNECTIONS, "Open WebSocket connections.");
     describe_gauge!(ROOMS, "Cases followed live on this node.");

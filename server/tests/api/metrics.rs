@@ -35,6 +35,8 @@ async fn metrics_show_requests_latency_database_and_refusals() {
     // A pre-moderated case: the panelist's reaction is held.
     let case = app.open_case(&t, json!({"moderation_mode": "pre"})).await;
     let panelist = app.panelist(&t.codes[0]).await;
+    let mut ws = panelist.ws().await;
+    ws.subscribe(case, 0).await;
     let (status, held) = panelist
         .post(
             &format!("/api/v1/cases/{case}/posts"),
@@ -43,8 +45,12 @@ async fn metrics_show_requests_latency_database_and_refusals() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
     assert_eq!(held["status"], "pending");
-    let mut ws = panelist.ws().await;
-    ws.subscribe(case, 0).await;
+    // The author sees their held post arrive live: the room fanned it out.
+    let mut seen = Vec::new();
+    while !seen.contains(&json!("post.created")) {
+        assert!(seen.len() < 5, "{seen:?}");
+        seen.push(ws.next_of("event").await["event"].clone());
+    }
     let admin = app.staff(&t.admin).await;
     let (status, _) = admin.get("/api/v1/cases").await;
     assert_eq!(status, StatusCode::OK);
@@ -104,6 +110,7 @@ async fn metrics_show_requests_latency_database_and_refusals() {
     for name in [
         "beraad_db_query_duration_seconds_count",
         "beraad_db_write_wait_seconds_count",
+        "beraad_delivery_lag_seconds_count",
     ] {
         assert!(
             sample(&text, name, &[]).is_some_and(|n| n >= 1.0),
