@@ -22,6 +22,19 @@ pub const DB_WRITE_WAIT: &str = "beraad_db_write_wait_seconds";
 /// Requests refused by a limit, by `limit` (`post`, `reply`, `weighing`, `flag`,
 /// `login_address`, `login_node`, `login_account`).
 pub const RATE_LIMITED: &str = "beraad_rate_limited_total";
+/// Time of one Redis PUBLISH (a doorbell to the other nodes), by `outcome`.
+pub const REDIS_PUBLISH_DURATION: &str = "beraad_redis_publish_duration_seconds";
+/// Connections made to Redis, by `connection` (`publish`, `subscribe`): more than one
+/// each means reconnects.
+pub const REDIS_CONNECTS: &str = "beraad_redis_connects_total";
+/// Whether the subscription to Redis is up (1) or being re-established (0).
+pub const REDIS_SUBSCRIBED: &str = "beraad_redis_subscribed";
+/// Topics WebSocket clients subscribed to, by `topic` (`case`, `moderation`).
+pub const WS_SUBSCRIPTIONS: &str = "beraad_ws_subscriptions_total";
+/// Posts held for a moderator, in every municipality (read at each scrape).
+pub const POSTS_HELD: &str = "beraad_posts_held";
+/// Time from a change's commit to its fan-out to this node's live clients.
+pub const DELIVERY_LAG: &str = "beraad_delivery_lag_seconds";
 /// Open WebSocket connections.
 pub const WS_CONNECTIONS: &str = "beraad_ws_connections";
 /// Cases followed live on this node.
@@ -34,7 +47,13 @@ pub const DELIVERIES: &str = "beraad_deliveries_total";
 pub const RESYNCS: &str = "beraad_resyncs_total";
 
 /// Every metric of this node.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 16] = [
+    DELIVERY_LAG,
+    REDIS_PUBLISH_DURATION,
+    REDIS_CONNECTS,
+    REDIS_SUBSCRIBED,
+    WS_SUBSCRIPTIONS,
+    POSTS_HELD,
     HTTP_REQUESTS,
     HTTP_DURATION,
     DB_QUERY_DURATION,
@@ -93,6 +112,32 @@ fn describe() {
     describe_counter!(
         RATE_LIMITED,
         "Requests refused by a rate limit or login throttle, by limit."
+    );
+    describe_histogram!(
+        REDIS_PUBLISH_DURATION,
+        Unit::Seconds,
+        "Time of one Redis PUBLISH, by outcome."
+    );
+    describe_counter!(
+        REDIS_CONNECTS,
+        "Connections made to Redis, by connection (publish, subscribe)."
+    );
+    describe_gauge!(
+        REDIS_SUBSCRIBED,
+        "Whether the Redis subscription is up (1) or reconnecting (0)."
+    );
+    describe_counter!(
+        WS_SUBSCRIPTIONS,
+        "Topics WebSocket clients subscribed to, by topic kind."
+    );
+    describe_gauge!(
+        POSTS_HELD,
+        "Posts held for a moderator, all municipalities."
+    );
+    describe_histogram!(
+        DELIVERY_LAG,
+        Unit::Seconds,
+        "Time from a change's commit to its fan-out to this node's live clients."
     );
     describe_gauge!(WS_CONNECTIONS, "Open WebSocket connections.");
     describe_gauge!(ROOMS, "Cases followed live on this node.");

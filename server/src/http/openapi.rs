@@ -284,17 +284,18 @@ pub fn document() -> Value {
 
 /// Applies the rules that hold for every operation. See the module documentation.
 fn contract(doc: &mut Value) {
-    let components = doc["components"].as_object_mut().map(std::mem::take);
-    let mut components = components.unwrap_or_default();
-
-    // Closed sets under their own names (also those no operation names yet).
-    let schemas = components
-        .entry("schemas")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
+    let mut components = doc
+        .get_mut("components")
+        .and_then(Value::as_object_mut)
         .map(std::mem::take)
         .unwrap_or_default();
-    let mut schemas = schemas;
+
+    // Closed sets under their own names (also those no operation names yet).
+    let mut schemas = components
+        .get_mut("schemas")
+        .and_then(Value::as_object_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
     for s in closed_sets() {
         schemas.insert(
             s.name.to_string(),

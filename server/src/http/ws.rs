@@ -495,6 +495,8 @@ impl Connection {
                 Flow::Continue
             }
             ClientMessage::Subscribe { topic, .. } if topic.starts_with("moderation:") => {
+                metrics::counter!(crate::metrics::WS_SUBSCRIPTIONS, "topic" => "moderation")
+                    .increment(1);
                 self.subscribe_moderation(socket, &topic).await
             }
             ClientMessage::Subscribe {
@@ -502,6 +504,7 @@ impl Connection {
                 after,
                 epoch,
             } => {
+                metrics::counter!(crate::metrics::WS_SUBSCRIPTIONS, "topic" => "case").increment(1);
                 let Some(case_id) = parse_topic(&topic) else {
                     return self
                         .send(

@@ -242,6 +242,8 @@ async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(String, String
             match client.get_multiplexed_async_connection().await {
                 Ok(c) => {
                     attempt = 0;
+                    metrics::counter!(crate::metrics::REDIS_CONNECTS, "connection" => "publish")
+                        .increment(1);
                     conn = Some(c);
                 }
                 Err(e) => {
@@ -252,7 +254,11 @@ async fn publisher(client: redis::Client, mut rx: mpsc::Receiver<(String, String
             }
         }
         if let Some(c) = conn.as_mut() {
+            let started = std::time::Instant::now();
             let sent: redis::RedisResult<i64> = c.publish(&channel_name, value).await;
+            let outcome = if sent.is_ok() { "ok" } else { "error" };
+            metrics::histogram!(crate::metrics::REDIS_PUBLISH_DURATION, "outcome" => outcome)
+                .record(started.elapsed().as_secs_f64());
             if let Err(e) = sent {
                 tracing::warn!(error = %e, "redis publish failed; reconnecting");
                 conn = None;
@@ -294,6 +300,8 @@ async fn subscriber(
         if let Some(b) = bus.upgrade() {
             b.subscribed.store(true, Ordering::Release);
         }
+        metrics::counter!(crate::metrics::REDIS_CONNECTS, "connection" => "subscribe").increment(1);
+        metrics::gauge!(crate::metrics::REDIS_SUBSCRIBED).set(1.0);
         tracing::info!(channels = followed.len(), "redis bus connected");
         // Rings may have been lost while disconnected: let every room look.
         hub.ring_all();
@@ -343,6 +351,7 @@ async fn subscriber(
         if let Some(b) = bus.upgrade() {
             b.subscribed.store(false, Ordering::Release);
         }
+        metrics::gauge!(crate::metrics::REDIS_SUBSCRIBED).set(0.0);
         tracing::warn!("redis bus disconnected; reconnecting");
         backoff(&mut attempt).await;
     }

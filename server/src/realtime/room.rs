@@ -123,7 +123,11 @@ impl Room {
                 }
             };
             let n = batch.len() as u64;
+            let now = self.hub.service().now();
             for live in batch {
+                // From commit to fan-out on this node: the bus, the sweep, the read.
+                let lag = (now - live.at).num_milliseconds().max(0) as f64 / 1000.0;
+                metrics::histogram!(crate::metrics::DELIVERY_LAG).record(lag);
                 let event = RoomEvent::from_live(live);
                 self.deliver(&event);
                 self.last = event.seq;

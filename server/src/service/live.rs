@@ -73,6 +73,8 @@ pub struct LiveEvent {
     pub restricted: Option<String>,
     /// Who gets which of the two.
     pub access: Access,
+    /// When the change was committed (for the delivery-lag metric).
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Which readers get the full message of an event: the post's state and author as read
@@ -233,5 +235,6 @@ fn render(
         full,
         access,
         restricted,
+        at: e.created_at,
     })
 }

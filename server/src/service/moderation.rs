@@ -364,6 +364,12 @@ impl Service {
             .collect())
     }
 
+    /// Posts held for a moderator in every municipality, for the operator's metrics
+    /// (a count only: no municipality, case or text).
+    pub async fn held_posts_total(&self) -> Result<u64> {
+        Ok(moderation::held_total(self.store.db()).await?)
+    }
+
     /// Recently handled items, newest first.
     pub async fn handled(
         &self,

@@ -88,6 +88,14 @@ pub async fn counts<C: ConnectionTrait>(db: &C, municipality_id: i64) -> Result<
     Ok((pending, flagged))
 }
 
+/// Posts held for a moderator, in every municipality (for the metrics).
+pub async fn held_total<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    post::Entity::find()
+        .filter(post::Column::Status.eq("pending"))
+        .count(db)
+        .await
+}
+
 /// Recent moderation actions of a municipality, newest first, before id `before`.
 pub async fn handled<C: ConnectionTrait>(
     db: &C,

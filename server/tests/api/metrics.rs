@@ -21,9 +21,9 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_requests_latency_database_and_refusals() {
     let mut settings = ServiceSettings::default();
-    // The admin's login and one wrong code pass; the next attempt from this address is
-    // refused.
-    settings.login_limits.per_ip_per_minute = 2;
+    // The logins of the fixture (an admin opening the case, a panelist, an admin) and
+    // one wrong code pass; the next attempt from this address is refused.
+    settings.login_limits.per_ip_per_minute = 4;
     let app = spawn_app_with_http(
         Engine::Sqlite,
         beraad::realtime::HubSettings::default(),
@@ -32,6 +32,25 @@ async fn metrics_show_requests_latency_database_and_refusals() {
     )
     .await;
     let t = app.tenant("utrecht", 1).await;
+    // A pre-moderated case: the panelist's reaction is held.
+    let case = app.open_case(&t, json!({"moderation_mode": "pre"})).await;
+    let panelist = app.panelist(&t.codes[0]).await;
+    let mut ws = panelist.ws().await;
+    ws.subscribe(case, 0).await;
+    let (status, held) = panelist
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "eens", "body": "Verhuizen is hier de redelijke keuze."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    assert_eq!(held["status"], "pending");
+    // The author sees their held post arrive live: the room fanned it out.
+    let mut seen = Vec::new();
+    while !seen.contains(&json!("post.created")) {
+        assert!(seen.len() < 5, "{seen:?}");
+        seen.push(ws.next_of("event").await["event"].clone());
+    }
     let admin = app.staff(&t.admin).await;
     let (status, _) = admin.get("/api/v1/cases").await;
     assert_eq!(status, StatusCode::OK);
@@ -91,6 +110,7 @@ async fn metrics_show_requests_latency_database_and_refusals() {
     for name in [
         "beraad_db_query_duration_seconds_count",
         "beraad_db_write_wait_seconds_count",
+        "beraad_delivery_lag_seconds_count",
     ] {
         assert!(
             sample(&text, name, &[]).is_some_and(|n| n >= 1.0),
@@ -108,6 +128,15 @@ async fn metrics_show_requests_latency_database_and_refusals() {
     );
     assert!(
         sample(&text, "beraad_ws_connections", &[]).is_some(),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "beraad_ws_subscriptions_total", &["topic=\"case\""])
+            .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "beraad_posts_held", &[]).is_some_and(|n| n >= 1.0),
         "{text}"
     );
     assert!(text.contains("# HELP beraad_http_requests_total"), "{text}");

@@ -149,6 +149,12 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         metrics::counter!(DELIVERIES).absolute(s.deliveries.load(Relaxed));
         metrics::counter!(RESYNCS).absolute(s.resyncs.load(Relaxed));
     }
+    // Held posts are read from the database, within the readiness budget: a database
+    // that does not answer leaves the last value standing rather than hang the scrape.
+    let held = tokio::time::timeout(READY_BUDGET, state.service.held_posts_total()).await;
+    if let Ok(Ok(n)) = held {
+        metrics::gauge!(crate::metrics::POSTS_HELD).set(n as f64);
+    }
     let out = crate::metrics::render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
