@@ -134,6 +134,9 @@ pub fn closed_sets() -> Vec<PublishedSet> {
         set::<ExportFormat>(),
         set::<CheckOutcome>(),
         set::<DrawFeature>(),
+        set::<crate::service::invitations::BatchKind>(),
+        set::<super::routes::invitations::LettersFormat>(),
+        set::<crate::service::export::Separator>(),
     ]
 }
 

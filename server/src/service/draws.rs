@@ -94,6 +94,7 @@ impl crate::domain::ClosedSet for DrawFeature {
 /// Targets for one feature: a share per value (values left out get share 0). `onbekend`
 /// is a value of its own.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FeatureTargets {
     /// The feature.
     pub feature: DrawFeature,
@@ -105,6 +106,8 @@ pub struct FeatureTargets {
 
 /// What staff ask of a draw.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"size": 2, "seed": "trekking 28 november: 7 14 21", "tolerance": 2, "features": [{"feature": "wmo_experience", "shares": {"zelf": 0.2, "naaste": 0.2, "geen": 0.5, "onbekend": 0.1}}]})))]
 pub struct DrawRequest {
     /// Seats, e.g. 250.
     pub size: u32,
@@ -113,6 +116,7 @@ pub struct DrawRequest {
     pub seed: String,
     /// Seats a value may be off its target either way (default 2).
     #[serde(default = "default_tolerance")]
+    #[schema(maximum = 50)]
     pub tolerance: u32,
     /// Features to balance on, with their targets.
     #[serde(default)]
@@ -217,6 +221,8 @@ pub struct TopUpResult {
 
 /// A municipality's population share of one feature value.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"feature": "age_band", "value": "18-34", "share": 0.27})))]
 pub struct PopulationShare {
     /// The feature.
     pub feature: DrawFeature,

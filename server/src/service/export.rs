@@ -124,7 +124,17 @@ impl<W: Write> CsvSheet<W> {
 }
 
 /// The cell separator of a mail-merge sheet.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Separator {
     /// `;`, what Dutch Excel and LibreOffice expect (the comma is the decimal sign).
@@ -132,6 +142,12 @@ pub enum Separator {
     Semicolon,
     /// `,`, for other programs.
     Comma,
+}
+
+impl crate::domain::ClosedSet for Separator {
+    fn all() -> &'static [Self] {
+        &[Separator::Semicolon, Separator::Comma]
+    }
 }
 
 impl Separator {

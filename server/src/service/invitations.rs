@@ -26,7 +26,7 @@ use crate::store::{audit, people, sessions};
 pub const MAX_LETTER_TEXT: usize = 2400;
 
 /// What a batch is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchKind {
     /// Letters staff made for a panel.
@@ -35,6 +35,16 @@ pub enum BatchKind {
     Replacement,
     /// The codes handed out before invitations had numbers.
     Existing,
+}
+
+impl crate::domain::ClosedSet for BatchKind {
+    fn all() -> &'static [Self] {
+        &[
+            BatchKind::Letters,
+            BatchKind::Replacement,
+            BatchKind::Existing,
+        ]
+    }
 }
 
 impl BatchKind {

@@ -49,6 +49,7 @@ impl MunicipalContact {
 /// A new contact; an empty or absent field is cleared.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"phone": "030 286 00 00", "email": "wmo@utrecht.nl", "hours": "maandag tot en met vrijdag van 9.00 tot 17.00 uur"})))]
 pub struct ContactInput {
     /// Phone number (digits, spaces, `+`, `-`, `(`, `)`; at most 30 characters).
     #[serde(default)]

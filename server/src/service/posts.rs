@@ -125,6 +125,7 @@ pub struct FlagInput {
 /// An author's objection to a moderator's decision on their own post.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"note": "Mijn bericht bevat geen persoonsgegevens; ik noem alleen mijn eigen wijk."})))]
 pub struct ContestInput {
     /// Why the decision should be reconsidered (10–1000 characters; moderators read it).
     pub note: String,

@@ -152,9 +152,18 @@ async fn a_draw_meets_its_targets_and_only_the_drawn_see_the_case(app: TestApp) 
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (_, report) = admin.get(&format!("/api/v1/cases/{case}/draw")).await;
     // 2 of 20 logged in, 1 reacted: too few to show (as in the analysis).
-    assert_eq!(report["response"][0], json!({"step": "drawn", "count": 20, "suppressed": false}));
-    assert_eq!(report["response"][1], json!({"step": "used", "count": null, "suppressed": true}));
-    assert_eq!(report["response"][2], json!({"step": "reacted", "count": null, "suppressed": true}));
+    assert_eq!(
+        report["response"][0],
+        json!({"step": "drawn", "count": 20, "suppressed": false})
+    );
+    assert_eq!(
+        report["response"][1],
+        json!({"step": "used", "count": null, "suppressed": true})
+    );
+    assert_eq!(
+        report["response"][2],
+        json!({"step": "reacted", "count": null, "suppressed": true})
+    );
     for code_ in outside.iter().take(2) {
         let p = app.panelist(code_).await;
         let (status, body) = p.get(&format!("/api/v1/cases/{case}")).await;

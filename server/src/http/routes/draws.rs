@@ -36,7 +36,7 @@ pub async fn make(
 /// The case's draw: targets against what was attained, the maximin chance, the seed and
 /// the hash of the inputs.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/draw", operation_id = "getDraw", tag = "draws", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = DrawReport), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = DrawReport), (status = 404, body = ErrorBody)))]
 pub async fn report(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -49,7 +49,7 @@ pub async fn report(
 
 /// Redoes the draw from its stored inputs and says whether it comes out the same.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/draw/verify", operation_id = "verifyDraw", tag = "draws", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = DrawCheck), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = DrawCheck), (status = 404, body = ErrorBody)))]
 pub async fn verify(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -62,8 +62,11 @@ pub async fn verify(
 
 /// Which seated panelists count as not responding.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"days": 14})))]
 pub struct TopUp {
     /// Seated at least this many days ago and never logged in.
+    #[schema(maximum = 365)]
     pub days: u32,
 }
 
@@ -88,7 +91,7 @@ pub async fn top_up(
 
 /// The case's pool per feature value (shares), to start targets from.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/pool", operation_id = "getCasePool", tag = "draws", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody)))]
 pub async fn pool(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -101,7 +104,7 @@ pub async fn pool(
 
 /// The municipality's population figures.
 #[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/population", operation_id = "getPopulation", tag = "draws", params(("municipality" = String, Path, description = "Municipality slug")),
-    responses((status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody)))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody)))]
 pub async fn population(
     State(state): State<AppState>,
     Auth(auth): Auth,
@@ -114,7 +117,7 @@ pub async fn population(
 
 /// Replaces the population figures of the features given (each feature's shares add up
 /// to 1).
-#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/population", operation_id = "setPopulation", tag = "draws", params(("municipality" = String, Path, description = "Municipality slug")), request_body = [PopulationShare],
+#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/population", operation_id = "setPopulation", tag = "draws", params(("municipality" = String, Path, description = "Municipality slug")), request_body(content = [PopulationShare], example = json!([{"feature": "wmo_experience", "value": "zelf", "share": 0.2}, {"feature": "wmo_experience", "value": "naaste", "share": 0.2}, {"feature": "wmo_experience", "value": "geen", "share": 0.6}])),
     responses((status = 200, body = [PopulationShare]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_population(
     State(state): State<AppState>,

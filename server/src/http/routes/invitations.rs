@@ -19,7 +19,7 @@ use crate::service::invitations::{
 };
 
 /// In what form the codes of new letters come, once.
-#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, serde::Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LettersFormat {
     /// The batch with its codes as JSON.
@@ -31,8 +31,16 @@ pub enum LettersFormat {
     Csv,
 }
 
+impl crate::domain::ClosedSet for LettersFormat {
+    fn all() -> &'static [Self] {
+        &[LettersFormat::Json, LettersFormat::Pdf, LettersFormat::Csv]
+    }
+}
+
 /// New letters for a panel.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"count": 3, "format": "json"})))]
+#[serde(deny_unknown_fields)]
 pub struct NewBatchInput {
     /// How many (1–2000).
     pub count: u32,
@@ -46,6 +54,8 @@ pub struct NewBatchInput {
 
 /// The form of a replacement letter.
 #[derive(Deserialize, ToSchema, Default)]
+#[schema(examples(json!({"format": "json"})))]
+#[serde(deny_unknown_fields)]
 pub struct ReplaceInput {
     /// `json` (default), `pdf` or `csv`.
     #[serde(default)]
@@ -57,6 +67,8 @@ pub struct ReplaceInput {
 
 /// A new letter text.
 #[derive(Deserialize, ToSchema)]
+#[schema(examples(json!({"text": "Beste inwoner,\n\nDe gemeente {gemeente} nodigt u uit voor het bewonerspanel."})))]
+#[serde(deny_unknown_fields)]
 pub struct LetterInput {
     /// The text above the code; empty for the default. `{gemeente}` and `{panel}` are
     /// filled in.
@@ -109,9 +121,10 @@ fn issued(state: &AppState, batch: IssuedBatch, format: LettersFormat, sep: Sepa
 
 /// Makes a batch of letters for a panel (admins of its municipality). The codes are in
 /// this answer only: as JSON, as the PDF of letters or as the mail-merge CSV.
-#[utoipa::path(post, path = "/api/v1/panels/{slug}/invitation-batches", tag = "invitations",
+#[utoipa::path(post, path = "/api/v1/panels/{slug}/invitation-batches", operation_id = "createInvitationBatch", tag = "invitations",
     params(("slug" = String, Path, description = "Panel slug")), request_body = NewBatchInput,
-    responses((status = 201, body = IssuedBatch, description = "JSON; application/pdf or text/csv when asked"),
+    responses((status = 201, description = "The batch with its codes, once: JSON, or the letters (PDF) or the sheet (CSV) when asked",
+            content((IssuedBatch = "application/json"), (Vec<u8> = "application/pdf"), (String = "text/csv"))),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_batch(
     State(state): State<AppState>,
@@ -129,7 +142,7 @@ pub async fn create_batch(
 }
 
 /// A batch with its invitations' numbers and states, never their codes (admins).
-#[utoipa::path(get, path = "/api/v1/invitation-batches/{id}", tag = "invitations",
+#[utoipa::path(get, path = "/api/v1/invitation-batches/{id}", operation_id = "getInvitationBatch", tag = "invitations",
     params(("id" = i64, Path, description = "Batch id")),
     responses((status = 200, body = BatchDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn batch(
@@ -144,7 +157,7 @@ pub async fn batch(
 
 /// The response per panel and per batch, small numbers suppressed (analysts and
 /// admins).
-#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/response", tag = "invitations",
+#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/response", operation_id = "getResponseFigures", tag = "invitations",
     params(("municipality" = String, Path, description = "Municipality slug")),
     responses((status = 200, body = ResponseOverview), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn response(
@@ -158,7 +171,7 @@ pub async fn response(
 }
 
 /// An invitation by its number (admins).
-#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/invitations/{number}", tag = "invitations",
+#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/invitations/{number}", operation_id = "getInvitation", tag = "invitations",
     params(("municipality" = String, Path, description = "Municipality slug"),
         ("number" = String, Path, description = "Invitation number, e.g. 2026-003-0142")),
     responses((status = 200, body = InvitationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -177,7 +190,7 @@ pub async fn invitation(
 
 /// Revokes an invitation: its code logs nobody in and the panelist's sessions end
 /// (admins).
-#[utoipa::path(post, path = "/api/v1/municipalities/{municipality}/invitations/{number}/revoke", tag = "invitations",
+#[utoipa::path(post, path = "/api/v1/municipalities/{municipality}/invitations/{number}/revoke", operation_id = "revokeInvitation", tag = "invitations",
     params(("municipality" = String, Path, description = "Municipality slug"),
         ("number" = String, Path, description = "Invitation number")),
     responses((status = 200, body = InvitationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -199,11 +212,12 @@ pub async fn revoke(
 
 /// Gives the panelist of an invitation a new code in a batch of one: the old code stops
 /// working, posts and profile stay (admins). The new code is in this answer only.
-#[utoipa::path(post, path = "/api/v1/municipalities/{municipality}/invitations/{number}/replace", tag = "invitations",
+#[utoipa::path(post, path = "/api/v1/municipalities/{municipality}/invitations/{number}/replace", operation_id = "replaceInvitation", tag = "invitations",
     params(("municipality" = String, Path, description = "Municipality slug"),
         ("number" = String, Path, description = "Invitation number")),
     request_body = ReplaceInput,
-    responses((status = 201, body = IssuedBatch), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 201, description = "The batch with its codes, once: JSON, or the letters (PDF) or the sheet (CSV) when asked",
+            content((IssuedBatch = "application/json"), (Vec<u8> = "application/pdf"), (String = "text/csv"))), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -221,7 +235,7 @@ pub async fn replace(
 }
 
 /// The municipality's letter text (admins); `null` while the default is used.
-#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/letter", tag = "invitations",
+#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/letter", operation_id = "getLetterText", tag = "invitations",
     params(("municipality" = String, Path, description = "Municipality slug")),
     responses((status = 200, body = LetterSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn letter(
@@ -235,7 +249,7 @@ pub async fn letter(
 }
 
 /// Sets the letter text (admins); empty for the default.
-#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/letter", tag = "invitations",
+#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/letter", operation_id = "setLetterText", tag = "invitations",
     params(("municipality" = String, Path, description = "Municipality slug")), request_body = LetterInput,
     responses((status = 200, body = LetterSettings), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]

@@ -10,7 +10,7 @@ use crate::service::AuditContext;
 use crate::service::notices::{ContactInput, MunicipalContact};
 
 /// The municipality's contact for residents (admins).
-#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/contact", tag = "municipalities",
+#[utoipa::path(get, path = "/api/v1/municipalities/{municipality}/contact", operation_id = "getContact", tag = "municipalities",
     params(("municipality" = String, Path, description = "Municipality slug")),
     responses((status = 200, body = MunicipalContact), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn contact(
@@ -23,7 +23,7 @@ pub async fn contact(
 
 /// Sets the contact every panelist page of the municipality shows (admins); an empty
 /// field is cleared.
-#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/contact", tag = "municipalities",
+#[utoipa::path(put, path = "/api/v1/municipalities/{municipality}/contact", operation_id = "setContact", tag = "municipalities",
     params(("municipality" = String, Path, description = "Municipality slug")), request_body = ContactInput,
     responses((status = 200, body = MunicipalContact), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_contact(

@@ -135,7 +135,7 @@ pub async fn flag(
 
 /// The author contests a moderator's decision (hidden or rejected) on their own post;
 /// the post returns to the moderators' flagged queue with the author's words.
-#[utoipa::path(post, path = "/api/v1/posts/{id}/contest", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = ContestInput,
+#[utoipa::path(post, path = "/api/v1/posts/{id}/contest", operation_id = "contestDecision", tag = "posts", params(("id" = i64, Path, description = "Post id")), request_body = ContestInput,
     responses((status = 201, body = FlagView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn contest(
     State(state): State<AppState>,
