@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import {
   DESKTOP,
   PHONE,
+  acceptHouseRulesIfAsked,
   checkA11y,
   collectErrors,
   loginPanelist,
@@ -110,6 +111,8 @@ test('an admin makes letters, a QR link logs in, and a lost code is replaced and
   );
   assert.equal(await resident.locator('#code').inputValue(), code);
   await resident.getByRole('button', { name: 'Inloggen' }).click();
+  // A first login asks to accept the house rules before "Mijn casussen".
+  await acceptHouseRulesIfAsked(resident);
   await resident.getByRole('heading', { level: 1, name: 'Mijn casussen' }).waitFor();
 
   // The lost-code call: look the number up, give a new code, download its letter.
