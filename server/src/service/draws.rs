@@ -599,15 +599,8 @@ impl Service {
             .iter()
             .filter(|m| m.status == draws::status::DRAWN)
             .collect();
-        let mut responded = 0;
-        for m in &seated {
-            if people::panelist_by_id(db, m.panelist_id)
-                .await?
-                .is_some_and(|p| p.first_login_at.is_some())
-            {
-                responded += 1;
-            }
-        }
+        let seated_ids: Vec<i64> = seated.iter().map(|m| m.panelist_id).collect();
+        let responded = draws::logged_in(db, &seated_ids).await?.len() as u64;
         let reactors: std::collections::HashSet<i64> = posts::posts_of_case(db, case_id)
             .await?
             .into_iter()
@@ -774,16 +767,18 @@ impl Service {
             values: serde_json::from_str(&r.type_key).unwrap_or_default(),
             deficit: r.deficit,
         };
-        let mut leaving = Vec::new();
-        for r in rows.iter().filter(|r| r.status == draws::status::DRAWN) {
-            if r.seated_at.is_some_and(|at| at <= cutoff)
-                && people::panelist_by_id(&*tx, r.panelist_id)
-                    .await?
-                    .is_some_and(|p| p.first_login_at.is_none())
-            {
-                leaving.push(to_member(r));
-            }
-        }
+        let due: Vec<&draw_member::Model> = rows
+            .iter()
+            .filter(|r| r.status == draws::status::DRAWN)
+            .filter(|r| r.seated_at.is_some_and(|at| at <= cutoff))
+            .collect();
+        let responded =
+            draws::logged_in(&*tx, &due.iter().map(|r| r.panelist_id).collect::<Vec<_>>()).await?;
+        let leaving: Vec<Member> = due
+            .into_iter()
+            .filter(|r| !responded.contains(&r.panelist_id))
+            .map(to_member)
+            .collect();
         let candidates: Vec<Member> = rows
             .iter()
             .filter(|r| r.status == draws::status::POOL)

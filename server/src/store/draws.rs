@@ -10,7 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::entities::{draw, draw_member, population_figure};
+use super::entities::{draw, draw_member, panelist, population_figure};
 
 /// What became of a pool member in a draw.
 pub mod status {
@@ -132,6 +132,26 @@ pub async fn deficits<C: ConnectionTrait>(
             let seated = if m.status == status::POOL { 0.0 } else { 1.0 };
             *out.entry(m.panelist_id).or_default() += m.probability - seated;
         }
+    }
+    Ok(out)
+}
+
+/// Of `panelist_ids`, those who have logged in at least once.
+pub async fn logged_in<C: ConnectionTrait>(
+    db: &C,
+    panelist_ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, DbErr> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in panelist_ids.chunks(500) {
+        out.extend(
+            panelist::Entity::find()
+                .filter(panelist::Column::Id.is_in(chunk.iter().copied()))
+                .filter(panelist::Column::FirstLoginAt.is_not_null())
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| p.id),
+        );
     }
     Ok(out)
 }
