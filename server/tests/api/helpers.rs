@@ -2,6 +2,7 @@
 //! temporary folder, or a new PostgreSQL database), and HTTP clients that keep cookies
 //! and send the CSRF token like a browser page would.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use beraad::domain::Role;
@@ -618,4 +619,45 @@ impl Ws {
             }
         }
     }
+}
+
+/// The `(METHOD, path)` pairs a router function registers with `.route(…)`, read from
+/// its source (axum cannot list its routes), with `prefix` before each path.
+pub fn routes_in(src: &str, function: &str, prefix: &str) -> BTreeSet<(String, String)> {
+    let body = src
+        .split(&format!("pub fn {function}("))
+        .nth(1)
+        .unwrap_or_else(|| panic!("fn {function} in the source"));
+    // Up to the end of the function: the next item at the start of a line.
+    let body = body.split("\n}").next().unwrap_or(body);
+    let mut out = BTreeSet::new();
+    for chunk in body.split(".route(").skip(1) {
+        let mut depth = 1;
+        let end = chunk
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .map(|(i, _)| i)
+            .expect("a closed .route( call");
+        let call = &chunk[..end];
+        let path = call.split('"').nth(1).expect("a path literal");
+        for method in ["get", "post", "put", "patch", "delete", "head", "options"] {
+            let needle = format!("{method}(");
+            for (i, _) in call.match_indices(&needle) {
+                if matches!(
+                    call[..i].chars().last(),
+                    Some('.' | ':' | '(' | ',' | ' ' | '\n')
+                ) {
+                    out.insert((method.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    out
 }

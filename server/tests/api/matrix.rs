@@ -386,43 +386,11 @@ fn rows() -> Vec<Row> {
 /// The `(method, route)` pairs of `api_routes()`, read from its source so that the table
 /// follows the router rather than a copy of it.
 fn router_routes() -> BTreeSet<(String, String)> {
-    let src = include_str!("../../src/http/routes/mod.rs");
-    let body = src
-        .split("pub fn api_routes")
-        .nth(1)
-        .expect("api_routes in http/routes/mod.rs");
-    let mut out = BTreeSet::new();
-    for chunk in body.split(".route(").skip(1) {
-        // The call's own text: up to its closing parenthesis.
-        let mut depth = 1;
-        let end = chunk
-            .char_indices()
-            .find(|&(_, c)| {
-                match c {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                depth == 0
-            })
-            .map(|(i, _)| i)
-            .expect("a closed .route( call");
-        let call = &chunk[..end];
-        let path = call.split('"').nth(1).expect("a path literal");
-        for method in ["get", "post", "put", "patch", "delete", "head", "options"] {
-            // `get(handler)`, `.head(handler)`, `axum::routing::put(handler)`.
-            let needle = format!("{method}(");
-            for (i, _) in call.match_indices(&needle) {
-                if matches!(
-                    call[..i].chars().last(),
-                    Some('.' | ':' | '(' | ',' | ' ' | '\n')
-                ) {
-                    out.insert((method.to_uppercase(), path.to_owned()));
-                }
-            }
-        }
-    }
-    out
+    crate::helpers::routes_in(
+        include_str!("../../src/http/routes/mod.rs"),
+        "api_routes",
+        "",
+    )
 }
 
 async fn authorisation_matrix(engine: Engine) {
