@@ -316,6 +316,24 @@ fn to_spec(size: u32, stored: &StoredSpec) -> Spec {
     }
 }
 
+/// Plans the lottery and casts round 0 of it from the seed, on the blocking pool (the
+/// solver may take a while). The draw and its check both go through here.
+async fn cast(
+    spec: Spec,
+    members: Vec<Member>,
+    case_id: i64,
+    seed: String,
+) -> Result<(lottery::Plan, lottery::Selection, Vec<Member>)> {
+    tokio::task::spawn_blocking(move || {
+        let plan = lottery::plan(&spec, &members, PLAN_BUDGET)?;
+        let selection = lottery::select(&plan, &members, &mut lottery::stream(case_id, &seed, 0));
+        Ok::<_, lottery::DrawError>((plan, selection, members))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("draw task failed: {e}")))?
+    .map_err(plan_error)
+}
+
 fn plan_error(e: lottery::DrawError) -> Error {
     use lottery::DrawError as E;
     match e {
@@ -476,18 +494,7 @@ impl Service {
             })
             .collect();
         let hash = inputs_hash(case_id, &seed, &spec, &members);
-        let (plan, selection, members) = {
-            let seed = seed.clone();
-            tokio::task::spawn_blocking(move || {
-                let plan = lottery::plan(&spec, &members, PLAN_BUDGET)?;
-                let selection =
-                    lottery::select(&plan, &members, &mut lottery::stream(case_id, &seed, 0));
-                Ok::<_, lottery::DrawError>((plan, selection, members))
-            })
-            .await
-            .map_err(|e| Error::Internal(format!("draw task failed: {e}")))?
-            .map_err(plan_error)?
-        };
+        let (plan, selection, members) = cast(spec, members, case_id, seed.clone()).await?;
 
         let now = self.now();
         let tx = self.store.begin_write().await?;
@@ -710,16 +717,7 @@ impl Service {
             .collect();
         seated.sort_unstable();
         let inputs_match = inputs_hash(case_id, &d.seed, &spec, &members) == d.inputs_hash;
-        let seed = d.seed.clone();
-        let (plan, selection) = tokio::task::spawn_blocking(move || {
-            let plan = lottery::plan(&spec, &members, PLAN_BUDGET)?;
-            let selection =
-                lottery::select(&plan, &members, &mut lottery::stream(case_id, &seed, 0));
-            Ok::<_, lottery::DrawError>((plan, selection))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("draw task failed: {e}")))?
-        .map_err(plan_error)?;
+        let (plan, selection, _) = cast(spec, members, case_id, d.seed.clone()).await?;
         Ok(DrawCheck {
             inputs_match,
             selection_matches: selection.chosen == seated,
