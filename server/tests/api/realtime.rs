@@ -258,7 +258,10 @@ async fn verdicts_reach_a_panelist_only_after_their_own(app: TestApp) {
         ws.subscribe(case, 1).await;
     }
     let (_, b_root) = b
-        .post(&url, json!({"verdict": "oneens", "body": "Ik vind dit besluit niet goed."}))
+        .post(
+            &url,
+            json!({"verdict": "oneens", "body": "Ik vind dit besluit niet goed."}),
+        )
         .await;
     let seen_a = ws_a.next_of("event").await;
     let seen_b = ws_b.next_of("event").await;
@@ -274,11 +277,17 @@ async fn verdicts_reach_a_panelist_only_after_their_own(app: TestApp) {
 
     // A gives a verdict: from then on A reads the verdicts of others.
     let (_, a_root) = a
-        .post(&url, json!({"verdict": "eens", "body": "Ik vind het besluit redelijk."}))
+        .post(
+            &url,
+            json!({"verdict": "eens", "body": "Ik vind het besluit redelijk."}),
+        )
         .await;
     assert_eq!(ws_a.next_of("event").await["post"]["verdict"], "eens");
-    c.post(&url, json!({"verdict": "twijfel", "body": "Ik twijfel nog over dit besluit."}))
-        .await;
+    c.post(
+        &url,
+        json!({"verdict": "twijfel", "body": "Ik twijfel nog over dit besluit."}),
+    )
+    .await;
     let later = ws_a.next_of("event").await;
     assert_eq!(later["post"]["verdict"], "twijfel", "{later}");
     // An edit of B's reaction carries its verdict to A now.
@@ -308,14 +317,24 @@ async fn verdicts_reach_a_panelist_only_after_their_own(app: TestApp) {
     assert!(items.iter().all(|p| p["verdict"].is_null()), "{thread}");
 
     // A withdraws the reaction: verdicts are hidden from A again.
-    a.post(&format!("/api/v1/posts/{}/withdraw", a_root["id"]), json!({}))
-        .await;
+    a.post(
+        &format!("/api/v1/posts/{}/withdraw", a_root["id"]),
+        json!({}),
+    )
+    .await;
     let withdrawn = ws_a.next_of("event").await;
     assert_eq!(withdrawn["event"], "post.withdrawn");
-    d.post(&url, json!({"verdict": "eens", "body": "Het besluit lijkt mij juist."}))
-        .await;
+    d.post(
+        &url,
+        json!({"verdict": "eens", "body": "Het besluit lijkt mij juist."}),
+    )
+    .await;
     let after_withdraw = ws_a.next_of("event").await;
-    assert_eq!(after_withdraw["post"]["verdict"], Value::Null, "{after_withdraw}");
+    assert_eq!(
+        after_withdraw["post"]["verdict"],
+        Value::Null,
+        "{after_withdraw}"
+    );
 
     // Once the case is closed, every reader reads the verdicts.
     app.staff(&t.admin)
