@@ -147,3 +147,56 @@ test('a moderator hides an insult nobody flagged, from the watch page', async (t
   const res = await reader.goto(`${app.server.url}/moderatie/bericht/${id}`);
   assert.equal(res.status(), 403);
 });
+
+test('an admin sets the banned and suspect words and the flag threshold, starting from suggested lists', async (t) => {
+  const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@utrecht.demo');
+  await admin.goto(`${app.server.url}/moderatie?gemeente=utrecht`);
+  await admin.getByRole('link', { name: 'Woorden en drempel' }).click();
+  await admin.getByRole('heading', { name: 'Woorden en meldingsdrempel' }).waitFor();
+  await admin.getByText('Er zijn nog geen lijsten ingesteld.', { exact: false }).waitFor();
+  assert.match(await admin.locator('#verboden').inputValue(), /klootzak/);
+  assert.match(await admin.locator('#verdacht').inputValue(), /idioot/);
+  await checkBoth(admin, 'moderation policy with suggested lists');
+
+  // A threshold out of range: the summary at the top says so and links to the field.
+  await admin.locator('#verdacht').fill('idioot\nsukkel\nhersens');
+  await admin.locator('#drempel').fill('0');
+  await admin.locator('#beleid-opslaan').click();
+  const summary = admin.locator('#foutoverzicht');
+  await summary.getByRole('link', { name: 'De meldingsdrempel ligt tussen 1 en 50.' }).waitFor();
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), 'foutoverzicht');
+  assert.equal(await admin.locator('#verdacht').inputValue(), 'idioot\nsukkel\nhersens', 'what was typed stays');
+  await checkBoth(admin, 'moderation policy with an error');
+  await summary.getByRole('link').click();
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), 'drempel');
+
+  await admin.locator('#drempel').fill('2');
+  await admin.locator('#beleid-opslaan').click();
+  await admin.getByText('De woorden en de meldingsdrempel zijn opgeslagen.').waitFor();
+  assert.equal(await admin.locator('#startlijst').count(), 0);
+  assert.equal(await admin.locator('#drempel').inputValue(), '2');
+
+  // The lists work at once: a banned word is refused, a word to check is held.
+  const panelist = await loginPanelist(await app.context(t), app.server.url, utrecht('2'));
+  await openCase(panelist, RESPITE);
+  const refused = await api(panelist, 'POST', '/api/v1/cases/3/posts', {
+    verdict: 'oneens',
+    body: 'Die ambtenaar is gewoon een klootzak, dat vind ik ervan.',
+  });
+  assert.equal(refused.status, 422, JSON.stringify(refused.body));
+  const thread = await api(panelist, 'GET', '/api/v1/cases/3/posts');
+  const held = await api(panelist, 'POST', '/api/v1/cases/3/posts', {
+    parent_id: thread.body.posts[0].id,
+    body: 'Wie dit besluit nam heeft geen hersens, vind ik echt.',
+  });
+  assert.equal(held.status, 201, JSON.stringify(held.body));
+  assert.equal(held.body.status, 'pending');
+
+  // A moderator who is not an admin gets no such tab, and the page says why.
+  const moderator = await loginStaff(await app.context(t), app.server.url, 'moderator@utrecht.demo');
+  await moderator.goto(`${app.server.url}/moderatie?gemeente=utrecht`);
+  assert.equal(await moderator.getByRole('link', { name: 'Woorden en drempel' }).count(), 0);
+  const res = await moderator.goto(`${app.server.url}/moderatie/beleid?gemeente=utrecht`);
+  assert.equal(res.status(), 403);
+  await moderator.getByText('Deze pagina is alleen voor beheerders van de gemeente.').waitFor();
+});

@@ -61,6 +61,7 @@ use crate::service::draws::DrawFeature;
         moderation::counts, moderation::queue, moderation::handled, moderation::claim,
         moderation::release, moderation::act, moderation::suspend, moderation::premoderate,
         moderation::audit, moderation::audit_export, moderation::audit_export_head,
+        moderation::get_policy,
         moderation::policy,
         draws::make, draws::report, draws::verify, draws::top_up, draws::pool,
         draws::population, draws::set_population,

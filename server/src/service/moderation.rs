@@ -90,6 +90,39 @@ pub struct PolicyInput {
 
 pub use crate::domain::QueueKind;
 
+/// Words a municipality may start from (offered on the policy page while its lists are
+/// empty): abuse that has no place in a discussion, refused outright.
+pub const STARTER_BANNED_WORDS: &[&str] = &[
+    "kankerlijer",
+    "krijg de kanker",
+    "kanker op",
+    "teringlijer",
+    "tyfuslijer",
+    "klootzak",
+    "kutwijf",
+    "hoerenzoon",
+    "flikker",
+    "mongool",
+];
+
+/// Words a municipality may start from: insults and threats that are sometimes meant
+/// otherwise, held for a moderator to judge.
+pub const STARTER_SUSPECT_WORDS: &[&str] = &[
+    "kanker",
+    "tering",
+    "tyfus",
+    "kut",
+    "debiel",
+    "idioot",
+    "sukkel",
+    "achterlijk",
+    "profiteur",
+    "uitvreter",
+    "oplichter",
+    "vermoorden",
+    "opknopen",
+];
+
 /// Flags of one reason on a post.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FlagSummary {
@@ -623,6 +656,32 @@ impl Service {
             "post moderated"
         );
         self.queue_item(actor, post_id).await
+    }
+
+    /// A municipality's word lists and flag threshold (admins).
+    pub async fn moderation_policy(
+        &self,
+        actor: &Actor,
+        municipality: &str,
+    ) -> Result<PolicyInput> {
+        let m = people::municipality_by_slug(self.store.db(), municipality)
+            .await?
+            .ok_or_else(|| Error::not_found("municipality_not_found"))?;
+        policy::require_role(actor, m.id, Role::Admin, "municipality_not_found")?;
+        let words = |list: &Option<String>| -> Vec<String> {
+            list.as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        Ok(PolicyInput {
+            banned_words: words(&m.banned_words),
+            suspect_words: words(&m.suspect_words),
+            flag_threshold: Some(m.flag_threshold),
+        })
     }
 
     /// Sets a municipality's word lists and flag threshold (admins).

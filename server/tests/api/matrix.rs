@@ -337,6 +337,7 @@ fn rows() -> Vec<Row> {
         row(M::GET, "/moderation/{municipality}/queue", "/moderation/{muni}/queue", [401, 403, 403, 200, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/moderation/{municipality}/queue", "/moderation/{muni}/queue?kind=flagged", [401, 403, 403, 200, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/moderation/{municipality}/handled", "/moderation/{muni}/handled", [401, 403, 403, 200, 403, 200, 404, 404, 404, 404]),
+        row(M::GET, "/moderation/{municipality}/policy", "/moderation/{muni}/policy", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
         // A flag threshold of 0: 422 once access is granted (admins only).
         row(M::PUT, "/moderation/{municipality}/policy", "/moderation/{muni}/policy", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
             .body(|_| json!({"flag_threshold": 0})),

@@ -21,12 +21,12 @@ use crate::domain::{FlagReason, ModAction, PostStatus, Role};
 use crate::http::AppState;
 use crate::http::extract::{Path, Query};
 use crate::service::moderation::{
-    ActionInput, HandledItem, PremoderateInput, QueueItem, QueueKind, SuspendInput,
+    ActionInput, HandledItem, PolicyInput, PremoderateInput, QueueItem, QueueKind, SuspendInput,
 };
 use crate::service::policy::StaffActor;
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
-use crate::web::view::{local_time, paragraphs};
+use crate::web::view::{ErrorSummary, local_time, paragraphs};
 
 /// The moderation routes.
 pub fn routes() -> Router<AppState> {
@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/moderatie", get(queue_page))
         .route("/moderatie/afgehandeld", get(handled_page))
         .route("/moderatie/audit", get(audit_page))
+        .route("/moderatie/beleid", get(policy_page).post(save_policy))
         .route("/moderatie/bericht/{id}", get(card_page))
         .route("/moderatie/bericht/{id}/{action}", post(act))
         .route("/moderatie/panellid/{id}/schorsen", post(suspend))
@@ -170,7 +171,7 @@ fn pick_municipality(
         [] => Pick::Answer(no_access(
             v,
             if role == Role::Admin {
-                "moderation.audit.no_access"
+                "moderation.policy.no_access"
             } else {
                 "moderation.no_access"
             },
@@ -1186,4 +1187,191 @@ mod tests {
         assert_eq!(display_name("zoetermeer"), "Zoetermeer");
         assert_eq!(display_name(""), "");
     }
+}
+
+// ---------------------------------------------------------------------------------
+// The moderation policy: word lists and the flag threshold, per municipality.
+
+#[derive(Template)]
+#[template(path = "mod_policy.html")]
+struct PolicyPageView {
+    t: Tr,
+    c: Chrome,
+    nav: SubNav,
+    banned: String,
+    suspect: String,
+    threshold: String,
+    /// The lists were empty: the fields hold the suggested starting lists.
+    starter: bool,
+    flash: Option<String>,
+    errors: ErrorSummary,
+    banned_error: Option<String>,
+    suspect_error: Option<String>,
+    threshold_error: Option<String>,
+}
+
+/// The policy form as sent.
+#[derive(Deserialize, Default)]
+pub struct PolicyForm {
+    #[serde(default)]
+    gemeente: String,
+    #[serde(default)]
+    banned: String,
+    #[serde(default)]
+    suspect: String,
+    #[serde(default)]
+    threshold: String,
+}
+
+/// One word or phrase per line (commas also separate), as the API takes them.
+fn word_list(text: &str) -> Vec<String> {
+    text.split(['\n', ','])
+        .map(|w| w.trim().to_owned())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `GET /moderatie/beleid?gemeente=SLUG`: the municipality's banned and suspect words
+/// and flag threshold (admins), with suggested Dutch starting lists while none are set.
+pub async fn policy_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ModQuery>,
+) -> Response {
+    let (auth, s) = match v.require_staff() {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let slug = match pick_municipality(
+        &v,
+        s,
+        q.gemeente.as_deref(),
+        Role::Admin,
+        "/moderatie/beleid",
+    ) {
+        Pick::Slug(slug) => slug,
+        Pick::Answer(r) => return r,
+    };
+    let policy = match state.service.moderation_policy(&auth.actor, &slug).await {
+        Ok(p) => p,
+        Err(Error::Forbidden { .. }) => return no_access(&v, "moderation.policy.no_access"),
+        Err(e) => return v.fail(e),
+    };
+    let starter = policy.banned_words.is_empty() && policy.suspect_words.is_empty();
+    let (banned, suspect) = if starter {
+        (
+            crate::service::moderation::STARTER_BANNED_WORDS.join("\n"),
+            crate::service::moderation::STARTER_SUSPECT_WORDS.join("\n"),
+        )
+    } else {
+        (
+            policy.banned_words.join("\n"),
+            policy.suspect_words.join("\n"),
+        )
+    };
+    let view = PolicyPageView {
+        t: v.t,
+        c: v.chrome("moderation"),
+        nav: SubNav::new(s, &slug, "policy"),
+        banned,
+        suspect,
+        threshold: policy.flag_threshold.unwrap_or(3).to_string(),
+        starter,
+        flash: q
+            .ok
+            .as_deref()
+            .filter(|k| *k == "policy")
+            .map(|_| v.t.t("moderation.policy.saved").to_owned()),
+        errors: ErrorSummary::default(),
+        banned_error: None,
+        suspect_error: None,
+        threshold_error: None,
+    };
+    render(&view)
+}
+
+/// `POST /moderatie/beleid`: saves the word lists and the flag threshold.
+pub async fn save_policy(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<PolicyForm>,
+) -> Response {
+    let (auth, s) = match v.require_staff() {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(slug) = clean_slug(&form.gemeente).map(str::to_owned) else {
+        return v.fail(Error::not_found("municipality_not_found"));
+    };
+    let mut errors = ErrorSummary::default();
+    let (mut banned_error, mut suspect_error, mut threshold_error) = (None, None, None);
+    let threshold = form.threshold.trim().parse::<i32>().ok();
+    let result = match threshold {
+        None => Err(Error::invalid(
+            "invalid_threshold",
+            "De meldingsdrempel ligt tussen 1 en 50.",
+        )),
+        Some(n) => {
+            let ctx = AuditContext::new(&auth.actor, v.ip);
+            state
+                .service
+                .set_moderation_policy(
+                    &auth.actor,
+                    &slug,
+                    PolicyInput {
+                        banned_words: word_list(&form.banned),
+                        suspect_words: word_list(&form.suspect),
+                        flag_threshold: Some(n),
+                    },
+                    &ctx,
+                )
+                .await
+        }
+    };
+    match result {
+        Ok(_) => {
+            return see_other(&format!(
+                "/moderatie/beleid?gemeente={slug}&ok=policy#melding"
+            ));
+        }
+        Err(e @ Error::Invalid { .. }) => {
+            let message = v.t.error(e.code(), &e.message());
+            match e.code() {
+                "invalid_threshold" => {
+                    errors.add("drempel", message.clone());
+                    threshold_error = Some(message);
+                }
+                _ => {
+                    // The words are checked as one: name the list that breaks the rule.
+                    let too_long = |text: &str| {
+                        let words = word_list(text);
+                        words.len() > 500 || words.iter().any(|w| w.chars().count() > 100)
+                    };
+                    if too_long(&form.suspect) && !too_long(&form.banned) {
+                        errors.add("verdacht", message.clone());
+                        suspect_error = Some(message);
+                    } else {
+                        errors.add("verboden", message.clone());
+                        banned_error = Some(message);
+                    }
+                }
+            }
+        }
+        Err(Error::Forbidden { .. }) => return no_access(&v, "moderation.policy.no_access"),
+        Err(e) => return v.fail(e),
+    }
+    let view = PolicyPageView {
+        t: v.t,
+        c: v.chrome("moderation"),
+        nav: SubNav::new(s, &slug, "policy"),
+        banned: form.banned.clone(),
+        suspect: form.suspect.clone(),
+        threshold: form.threshold.clone(),
+        starter: false,
+        flash: None,
+        errors,
+        banned_error,
+        suspect_error,
+        threshold_error,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, render(&view)).into_response()
 }

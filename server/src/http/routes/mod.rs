@@ -83,7 +83,7 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route(
             "/moderation/{municipality}/policy",
-            axum::routing::put(moderation::policy),
+            get(moderation::get_policy).put(moderation::policy),
         )
         .route("/moderation/posts/{id}/claim", post(moderation::claim))
         .route("/moderation/posts/{id}/release", post(moderation::release))

@@ -273,6 +273,20 @@ fn audit_export_headers(municipality: &str) -> [(header::HeaderName, String); 2]
     ]
 }
 
+/// Reads the municipality's banned and suspect words and flag threshold (admins).
+#[utoipa::path(get, path = "/api/v1/moderation/{municipality}/policy", operation_id = "getModerationPolicy", tag = "moderation",
+    params(("municipality" = String, Path, description = "Municipality slug", example = "utrecht")),
+    responses((status = 200, body = PolicyInput), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_policy(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    Path(m): Path<String>,
+) -> Result<axum::Json<PolicyInput>, ApiError> {
+    Ok(axum::Json(
+        state.service.moderation_policy(&auth.actor, &m).await?,
+    ))
+}
+
 /// Sets the municipality's banned and suspect words and flag threshold (admins).
 #[utoipa::path(put, path = "/api/v1/moderation/{municipality}/policy", operation_id = "setModerationPolicy", tag = "moderation",
     params(("municipality" = String, Path, description = "Municipality slug", example = "utrecht")), request_body = PolicyInput,
