@@ -120,6 +120,7 @@ test('a moderator hides an insult nobody flagged, from the watch page', async (t
   await moderator.locator(`#bericht-${id}`).getByRole('link', { name: /Modereren/ }).click();
   await moderator.getByRole('heading', { level: 1, name: 'Bericht modereren' }).waitFor();
   await moderator.locator('.mod-body').getByText('heeft gewoon geen hersens in zijn hoofd').waitFor();
+  await moderator.locator(`#item-${id} .mod-record`).getByText('Geen eerdere maatregelen').waitFor();
   await checkBoth(moderator, 'moderation card of an unflagged post');
 
   const card = moderator.locator(`#item-${id}`);
@@ -129,6 +130,8 @@ test('a moderator hides an insult nobody flagged, from the watch page', async (t
   await moderator.getByText('Het bericht is verborgen.').waitFor();
   // A hidden post is not offered "Verbergen" again, but keeping it hidden with a reason.
   await card.getByText('Verborgen houden, met uw reden…').waitFor();
+  // The card keeps the author's record: what moderators did before.
+  await card.locator('.mod-record').getByText('Eerder: Verborgen 1×.').waitFor();
   assert.equal(await card.getByText('Verbergen…', { exact: true }).count(), 0);
   await checkBoth(moderator, 'moderation card after hiding');
   await screenshot(moderator, 'moderation-card');

@@ -151,6 +151,30 @@ pub struct QueueItem {
     pub claimed_by: Option<String>,
     /// Until when the claim holds.
     pub claimed_until: Option<DateTime<Utc>>,
+    /// The author's current measures and earlier moderation.
+    pub author_record: AuthorRecord,
+}
+
+/// What moderators have done about an author before, and what holds now.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct AuthorRecord {
+    /// Suspended until then (only while the suspension lasts).
+    pub suspended_until: Option<DateTime<Utc>>,
+    /// Their new posts wait for a moderator first.
+    pub premoderated: bool,
+    /// Earlier moderation actions about their posts and account, by action, most
+    /// frequent first.
+    pub history: Vec<ActionCount>,
+}
+
+/// How often one moderation action was taken.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ActionCount {
+    /// The action (`hide`, `reject`, `approve`, `restore`, `redact`, `suspend`,
+    /// `unsuspend`, `premoderate`, `unpremoderate`).
+    pub action: String,
+    /// How often.
+    pub count: i64,
 }
 
 /// A page of a queue.
@@ -351,6 +375,29 @@ impl Service {
             }
         }
         let now = self.now();
+        let mut authors: Vec<i64> = list.iter().map(|p| p.panelist_id).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let mut records: HashMap<i64, AuthorRecord> = HashMap::new();
+        for p in people::panelists_by_ids(db, &authors).await? {
+            records.insert(
+                p.id,
+                AuthorRecord {
+                    suspended_until: p.suspended_until.filter(|u| *u > now),
+                    premoderated: p.premoderated,
+                    history: Vec::new(),
+                },
+            );
+        }
+        for (panelist, action, count) in moderation::action_counts(db, &authors).await? {
+            if let Some(r) = records.get_mut(&panelist) {
+                r.history.push(ActionCount { action, count });
+            }
+        }
+        for r in records.values_mut() {
+            r.history
+                .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.action.cmp(&b.action)));
+        }
         type Meta = (
             i64,
             i64,
@@ -412,6 +459,7 @@ impl Service {
                             .and(claimed_by)
                             .and_then(|s| claimers.get(&s).cloned()),
                         claimed_until: live_claim,
+                        author_record: records.get(&panelist_id).cloned().unwrap_or_default(),
                     }
                 },
             )

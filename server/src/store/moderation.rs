@@ -88,6 +88,28 @@ pub async fn counts<C: ConnectionTrait>(db: &C, municipality_id: i64) -> Result<
     Ok((pending, flagged))
 }
 
+/// How often each moderation action was taken about each of these panelists (on their
+/// posts or their account): `(panelist, action, count)`.
+pub async fn action_counts<C: ConnectionTrait>(
+    db: &C,
+    panelist_ids: &[i64],
+) -> Result<Vec<(i64, String, i64)>, DbErr> {
+    if panelist_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    moderation_action::Entity::find()
+        .select_only()
+        .column(moderation_action::Column::PanelistId)
+        .column(moderation_action::Column::Action)
+        .column_as(moderation_action::Column::Id.count(), "n")
+        .filter(moderation_action::Column::PanelistId.is_in(panelist_ids.iter().copied()))
+        .group_by(moderation_action::Column::PanelistId)
+        .group_by(moderation_action::Column::Action)
+        .into_tuple::<(i64, String, i64)>()
+        .all(db)
+        .await
+}
+
 /// Posts held for a moderator, in every municipality (for the metrics).
 pub async fn held_total<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     post::Entity::find()

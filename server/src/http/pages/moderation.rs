@@ -323,6 +323,8 @@ struct ItemView {
     suspend_error_on: &'static str,
     suspend_days: String,
     suspend_reason: String,
+    /// The author's current measures and earlier moderation, one line each.
+    record: Vec<String>,
 }
 
 fn hhmm(at: DateTime<Utc>) -> String {
@@ -389,6 +391,7 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
         revision: q.post.revision_count,
         edited: (q.post.revision_count > 1)
             .then(|| t.n("moderation.item.edited", q.post.revision_count)),
+        record: author_record_lines(t, &q.author_record),
         next,
         action_error: None,
         dialogs,
@@ -400,6 +403,30 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
         suspend_days: String::new(),
         suspend_reason: String::new(),
     }
+}
+
+/// The author's record as lines a moderator reads: measures now, then earlier actions.
+fn author_record_lines(t: &Tr, r: &crate::service::moderation::AuthorRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(until) = r.suspended_until {
+        lines.push(t.with(
+            "moderation.author.suspended_until",
+            "time",
+            local_time(until),
+        ));
+    }
+    if r.premoderated {
+        lines.push(t.t("moderation.author.premoderated").to_owned());
+    }
+    if !r.history.is_empty() {
+        let earlier: Vec<String> = r
+            .history
+            .iter()
+            .map(|a| format!("{} {}×", t.of("moderation.action", &a.action), a.count))
+            .collect();
+        lines.push(t.with("moderation.author.history", "list", earlier.join(", ")));
+    }
+    lines
 }
 
 /// Puts a failed form's error and text back on its item; gives the error back if the
