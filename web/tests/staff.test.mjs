@@ -204,3 +204,32 @@ test('an admin adds a colleague who logs in with the password shown once and the
   );
   assert.equal(new URL(again.url()).pathname, '/beheer');
 });
+
+test('an admin sets how residents reach the municipality, and panelists see it on every page', async (t) => {
+  const admin = await loginStaff(await app.context(t), app.server.url, 'beheer@utrecht.demo');
+  await admin.getByRole('link', { name: 'Contact voor inwoners' }).click();
+  await admin.getByRole('heading', { name: /^Contact voor inwoners: .*Utrecht/ }).waitFor();
+  await checkA11y(admin, 'contact page');
+
+  // A wrong address: the summary at the top names it and links to the field.
+  await admin.locator('#telefoon').fill('14 030');
+  await admin.locator('#email').fill('info-at-utrecht');
+  await admin.locator('#openingstijden').fill('maandag tot en met vrijdag van 9.00 tot 17.00 uur');
+  await admin.locator('#contact-opslaan').click();
+  await admin.locator('#foutoverzicht').getByRole('link', { name: 'Vul een e-mailadres in zoals info@gemeente.nl.' }).waitFor();
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), 'foutoverzicht');
+  assert.equal(await admin.locator('#telefoon').inputValue(), '14 030', 'what was typed stays');
+  await checkA11y(admin, 'contact page with an error');
+  await screenshot(admin, 'contact');
+
+  await admin.locator('#email').fill('panel@utrecht.example');
+  await admin.locator('#contact-opslaan').click();
+  await admin.getByText('De contactgegevens zijn opgeslagen.', { exact: false }).waitFor();
+  assert.equal(await admin.locator('#email').inputValue(), 'panel@utrecht.example');
+
+  const panelist = await loginPanelist(await app.context(t), app.server.url, 'UTRECHTPANEL5');
+  const footer = panelist.locator('footer');
+  await footer.getByText('panel@utrecht.example').waitFor();
+  await footer.getByText('14 030').waitFor();
+  await footer.getByText('maandag tot en met vrijdag van 9.00 tot 17.00 uur').waitFor();
+});

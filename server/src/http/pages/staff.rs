@@ -21,12 +21,13 @@ use crate::service::cases::{
     CaseChanges, CaseView, Closing, FrameItem, NewCase, OpenCase, Schedule, TrailStep,
 };
 use crate::service::export::Separator;
+use crate::service::notices::ContactInput;
 use crate::service::panels::{PanelSummary, StaffGrant, Workplace};
 use crate::service::policy::StaffActor;
 use crate::service::{AuditContext, Error};
 use crate::web::i18n::Tr;
 use crate::web::view::{
-    Segment, datetime_local, local_date, local_time, marked, marked_paragraphs,
+    ErrorSummary, Segment, datetime_local, local_date, local_time, marked, marked_paragraphs,
     parse_datetime_local,
 };
 
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/beheer/casus/{id}/sluiten", post(close_case))
         .route("/beheer/casus/{id}/sluittijd", post(move_closing))
         .route("/beheer/panels", get(panels_page).post(add_panel))
+        .route("/beheer/contact", get(contact_page).post(save_contact))
         .route("/beheer/panels/{slug}/uitnodigingen", post(invites))
         .route("/beheer/medewerkers", get(people_page).post(add_person))
         .route("/beheer/medewerkers/{id}/rol-intrekken", post(revoke_role))
@@ -1966,4 +1968,139 @@ pub async fn withdraw_invitation(
         )),
         Err(e) => v.fail(e),
     }
+}
+
+// ---------------------------------------------------------------------------------
+// The municipality's contact, shown to residents on every page.
+
+#[derive(Template)]
+#[template(path = "staff_contact.html")]
+struct ContactPage {
+    t: Tr,
+    c: Chrome,
+    places: Vec<Place>,
+    municipality: String,
+    municipality_name: String,
+    phone: String,
+    email: String,
+    hours: String,
+    flash: Option<String>,
+    errors: ErrorSummary,
+    phone_error: Option<String>,
+    email_error: Option<String>,
+    hours_error: Option<String>,
+}
+
+/// The contact form as sent.
+#[derive(Deserialize, Default)]
+pub struct ContactForm {
+    #[serde(default)]
+    gemeente: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// `GET /beheer/contact?gemeente=SLUG`: how residents reach the municipality (admins).
+pub async fn contact_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<StaffQuery>,
+) -> Response {
+    let (places, current) = match admin_places(&state, &v, q.gemeente.as_deref()).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let actor = match actor_of(&v) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let contact = match state.service.contact(actor, &current.slug).await {
+        Ok(c) => c,
+        Err(e) => return v.fail(e),
+    };
+    render(&ContactPage {
+        t: v.t,
+        c: v.chrome("staff"),
+        places,
+        municipality: current.slug,
+        municipality_name: current.name,
+        phone: contact.phone.unwrap_or_default(),
+        email: contact.email.unwrap_or_default(),
+        hours: contact.hours.unwrap_or_default(),
+        flash: flash(&v.t, q.ok.as_deref()),
+        errors: ErrorSummary::default(),
+        phone_error: None,
+        email_error: None,
+        hours_error: None,
+    })
+}
+
+/// `POST /beheer/contact`: saves the contact; a refusal comes back with the form.
+pub async fn save_contact(
+    State(state): State<AppState>,
+    SessionForm { viewer: v, form }: SessionForm<ContactForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let input = ContactInput {
+        phone: Some(form.phone.clone()),
+        email: Some(form.email.clone()),
+        hours: Some(form.hours.clone()),
+    };
+    let error = match state
+        .service
+        .set_contact(actor, &form.gemeente, input, &ctx)
+        .await
+    {
+        Ok(_) => {
+            return see_other(&format!(
+                "/beheer/contact?gemeente={}&ok=contact_saved#melding",
+                form.gemeente
+            ));
+        }
+        Err(e @ Error::Invalid { .. }) => e,
+        Err(e) => return v.fail(e),
+    };
+    let (places, current) = match admin_places(&state, &v, Some(&form.gemeente)).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let message = error_text(&v.t, &error);
+    let (mut phone_error, mut email_error, mut hours_error) = (None, None, None);
+    let field = match error.code() {
+        "invalid_contact_phone" => {
+            phone_error = Some(message.clone());
+            "telefoon"
+        }
+        "invalid_contact_email" => {
+            email_error = Some(message.clone());
+            "email"
+        }
+        _ => {
+            hours_error = Some(message.clone());
+            "openingstijden"
+        }
+    };
+    let page = ContactPage {
+        t: v.t,
+        c: v.chrome("staff"),
+        places,
+        municipality: current.slug,
+        municipality_name: current.name,
+        phone: form.phone,
+        email: form.email,
+        hours: form.hours,
+        flash: None,
+        errors: ErrorSummary::one(field, message),
+        phone_error,
+        email_error,
+        hours_error,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
 }
