@@ -89,16 +89,18 @@ fn suspension_notice(t: &Tr, actor: &Actor, now: chrono::DateTime<chrono::Utc>) 
 }
 
 fn card(t: &Tr, c: CaseSummary) -> CaseCard {
+    // A date keeps together on a narrow screen: non-breaking hyphens and space.
+    let unbroken = |s: String| s.replace('-', "\u{2011}").replace(' ', "\u{a0}");
     let when = match c.status {
         CaseStatus::Scheduled => c
             .opens_at
-            .map(|at| t.with("mycases.opens", "date", local_time(at))),
+            .map(|at| t.with("mycases.opens", "date", unbroken(local_time(at)))),
         CaseStatus::Open => c
             .closes_at
-            .map(|at| t.with("mycases.closes", "date", local_time(at))),
+            .map(|at| t.with("mycases.closes", "date", unbroken(local_time(at)))),
         _ => c
             .closes_at
-            .map(|at| t.with("mycases.closed", "date", local_date(at))),
+            .map(|at| t.with("mycases.closed", "date", unbroken(local_date(at)))),
     };
     CaseCard {
         id: c.id,
