@@ -91,6 +91,12 @@ test('a held post appears in the live queue and is redacted and approved with th
   const item = moderator.locator('article.mod-item', { hasText: '06-12345678' });
   await item.waitFor();
   const id = (await item.getAttribute('id')).replace('item-', '');
+  // Why it was held speaks to the moderator, not to the author.
+  await item
+    .locator('.mod-why')
+    .getByText('De automatische controle vond mogelijk persoonsgegevens: een telefoonnummer.', { exact: false })
+    .waitFor();
+  assert.equal(await item.getByText('Haal het nummer weg', { exact: false }).count(), 0);
 
   // Redact through its dialog.
   await item.getByText('Persoonsgegevens weglakken…').click();

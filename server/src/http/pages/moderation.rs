@@ -370,7 +370,7 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
         held: q
             .held_reasons
             .iter()
-            .map(|r| t.error(&format!("held_{}", r.code), &r.message))
+            .map(|r| held_for_moderator(t, &r.code, &r.message))
             .collect(),
         flags: q
             .flags
@@ -403,6 +403,30 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
         suspend_days: String::new(),
         suspend_reason: String::new(),
     }
+}
+
+/// Why a post was held, in words for the moderator (the stored message speaks to the
+/// author: "haal het nummer weg").
+fn held_for_moderator(t: &Tr, code: &str, message: &str) -> String {
+    let text = t.of("moderation.held_reason", code);
+    if text == code {
+        return t.error(&format!("held_{code}"), message);
+    }
+    if code == "persoonsgegevens" {
+        // The kind is named in the author's message; the moderator reads it as a word.
+        let kind = [
+            ("burgerservicenummer", "bsn"),
+            ("bankrekeningnummer", "iban"),
+            ("telefoonnummer", "phone"),
+            ("e-mailadres", "email"),
+            ("adres", "address"),
+        ]
+        .iter()
+        .find(|(needle, _)| message.contains(needle))
+        .map_or("other", |(_, kind)| kind);
+        return text.replace("{what}", &t.of("moderation.held_kind", kind));
+    }
+    text
 }
 
 /// The author's record as lines a moderator reads: measures now, then earlier actions.
