@@ -82,6 +82,24 @@ pub fn sha256_hex_bytes(input: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_signed_link_checks_out_only_for_its_purpose_and_key() {
+        let key = b"een sleutel van genoeg lengte";
+        let token = sign_link(key, "unsubscribe", 42, "abc123");
+        assert_eq!(
+            verify_link(key, "unsubscribe", &token),
+            Some((42, "abc123".to_owned()))
+        );
+        assert_eq!(verify_link(key, "confirm", &token), None, "another purpose");
+        assert_eq!(verify_link(b"een andere sleutel", "unsubscribe", &token), None);
+        let (payload, tag) = token.split_once('.').expect("two parts");
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("unsubscribe:43:abc123"));
+        assert_eq!(verify_link(key, "unsubscribe", &forged), None, "another panelist");
+        assert_eq!(verify_link(key, "unsubscribe", payload), None);
+        assert_eq!(verify_link(key, "unsubscribe", "niets.hier"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -812,3 +812,28 @@ impl Service {
         Ok(outbox::retry_at(db, ids, self.now() + wait, error).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_daily_digest_goes_at_seven_dutch_time() {
+        // 06:30 in winter (UTC+1): today at 07:00 local, 06:00 UTC.
+        let winter = Utc.with_ymd_and_hms(2026, 1, 15, 5, 30, 0).unwrap();
+        assert_eq!(next_digest(winter), Utc.with_ymd_and_hms(2026, 1, 15, 6, 0, 0).unwrap());
+        // 08:00 in summer (UTC+2): tomorrow at 07:00 local, 05:00 UTC.
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 6, 0, 0).unwrap();
+        assert_eq!(next_digest(summer), Utc.with_ymd_and_hms(2026, 7, 2, 5, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn an_address_is_checked_without_repeating_it() {
+        assert_eq!(check_email(" a@example.nl ").unwrap(), "a@example.nl");
+        for bad in ["", "geen adres", "a@", "@b.nl", &format!("{}@x.nl", "a".repeat(260))] {
+            let e = check_email(bad).unwrap_err();
+            assert!(!e.message().contains(bad.trim()) || bad.trim().is_empty(), "{e:?}");
+        }
+    }
+}
