@@ -844,9 +844,9 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             Some(crate::mail::Mailer::new(s)?)
         }
         (None, None) => None,
-        _ => bail!(
-            "set both BERAAD_SMTP_URL and BERAAD_MAIL_FROM to send notifications, or neither"
-        ),
+        _ => {
+            bail!("set both BERAAD_SMTP_URL and BERAAD_MAIL_FROM to send notifications, or neither")
+        }
     };
     let store = open_store(db_url, args.db_max_connections.max(2)).await?;
     let demo = if args.demo {
@@ -899,7 +899,9 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let mail_worker = match mailer {
         Some(m) => Some(crate::mail::spawn(service.clone(), m)),
         None => {
-            tracing::info!("no mail server configured (BERAAD_SMTP_URL, BERAAD_MAIL_FROM); notifications wait in the outbox");
+            tracing::info!(
+                "no mail server configured (BERAAD_SMTP_URL, BERAAD_MAIL_FROM); notifications wait in the outbox"
+            );
             None
         }
     };

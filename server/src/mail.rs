@@ -86,11 +86,7 @@ impl Mailer {
     fn message(&self, o: &Outgoing) -> anyhow::Result<Message> {
         let c = compose(o, &self.settings.public_url);
         let to: Mailbox = o.to.parse()?;
-        let host = self
-            .from
-            .email
-            .domain()
-            .to_owned();
+        let host = self.from.email.domain().to_owned();
         let ids: Vec<String> = o.ids.iter().map(i64::to_string).collect();
         Ok(Message::builder()
             .from(self.from.clone())

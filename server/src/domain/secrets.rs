@@ -80,48 +80,6 @@ pub fn sha256_hex_bytes(input: &[u8]) -> String {
     hex::encode(Sha256::digest(input))
 }
 
-#[cfg(test)]
-mod tests {
-
-    #[test]
-    fn a_signed_link_checks_out_only_for_its_purpose_and_key() {
-        let key = b"een sleutel van genoeg lengte";
-        let token = sign_link(key, "unsubscribe", 42, "abc123");
-        assert_eq!(
-            verify_link(key, "unsubscribe", &token),
-            Some((42, "abc123".to_owned()))
-        );
-        assert_eq!(verify_link(key, "confirm", &token), None, "another purpose");
-        assert_eq!(verify_link(b"een andere sleutel", "unsubscribe", &token), None);
-        let (payload, tag) = token.split_once('.').expect("two parts");
-        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("unsubscribe:43:abc123"));
-        assert_eq!(verify_link(key, "unsubscribe", &forged), None, "another panelist");
-        assert_eq!(verify_link(key, "unsubscribe", payload), None);
-        assert_eq!(verify_link(key, "unsubscribe", "niets.hier"), None);
-    }
-
-    use super::*;
-
-    #[test]
-    fn codes_use_the_alphabet_and_normalize_back() {
-        let code = new_invite_code();
-        assert!(plausible_invite_code(&code), "{code}");
-        let printed = format_invite_code(&code);
-        assert_eq!(printed.len(), INVITE_LENGTH + 2);
-        assert_eq!(normalize_invite_code(&printed.to_lowercase()), code);
-        assert_eq!(normalize_invite_code(" abcd efgh-jklmn "), "ABCDEFGHJKLMN");
-        assert!(!plausible_invite_code("ABCDEFGHJKLMO"));
-    }
-
-    #[test]
-    fn tokens_are_long_and_distinct() {
-        let (a, b) = (new_token(), new_token());
-        assert_ne!(a, b);
-        assert!(a.len() >= 43);
-        assert_ne!(hash_token(&a), hash_token(&b));
-    }
-}
-
 /// A link token signed with HMAC-SHA-256: `purpose`, the panelist and the nonce of
 /// their contact, so that a token dies when the address is changed or removed. It is
 /// never stored; the node that sends a message makes it again from the same inputs.
@@ -159,4 +117,53 @@ pub fn verify_link(key: &[u8], purpose: &str, token: &str) -> Option<(i64, Strin
     }
     let id = parts.next()?.parse().ok()?;
     Some((id, parts.next()?.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn a_signed_link_checks_out_only_for_its_purpose_and_key() {
+        let key = b"een sleutel van genoeg lengte";
+        let token = sign_link(key, "unsubscribe", 42, "abc123");
+        assert_eq!(
+            verify_link(key, "unsubscribe", &token),
+            Some((42, "abc123".to_owned()))
+        );
+        assert_eq!(verify_link(key, "confirm", &token), None, "another purpose");
+        assert_eq!(
+            verify_link(b"een andere sleutel", "unsubscribe", &token),
+            None
+        );
+        let (payload, tag) = token.split_once('.').expect("two parts");
+        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("unsubscribe:43:abc123"));
+        assert_eq!(
+            verify_link(key, "unsubscribe", &forged),
+            None,
+            "another panelist"
+        );
+        assert_eq!(verify_link(key, "unsubscribe", payload), None);
+        assert_eq!(verify_link(key, "unsubscribe", "niets.hier"), None);
+    }
+
+    use super::*;
+
+    #[test]
+    fn codes_use_the_alphabet_and_normalize_back() {
+        let code = new_invite_code();
+        assert!(plausible_invite_code(&code), "{code}");
+        let printed = format_invite_code(&code);
+        assert_eq!(printed.len(), INVITE_LENGTH + 2);
+        assert_eq!(normalize_invite_code(&printed.to_lowercase()), code);
+        assert_eq!(normalize_invite_code(" abcd efgh-jklmn "), "ABCDEFGHJKLMN");
+        assert!(!plausible_invite_code("ABCDEFGHJKLMO"));
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.len() >= 43);
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
 }

@@ -286,7 +286,16 @@ pub async fn queue_case_opened<C: ConnectionTrait>(
 ) -> Result<usize> {
     let who = audience(db, case_id).await?;
     let kind = NotificationKind::CaseOpened;
-    queue(db, &who, kind, kind.as_str(), Some(case_id), &format!("opened:{case_id}"), now).await
+    queue(
+        db,
+        &who,
+        kind,
+        kind.as_str(),
+        Some(case_id),
+        &format!("opened:{case_id}"),
+        now,
+    )
+    .await
 }
 
 /// Queues "the municipality responded" to a case's audience, once per case.
@@ -297,8 +306,16 @@ pub async fn queue_response<C: ConnectionTrait>(
 ) -> Result<usize> {
     let who = audience(db, case_id).await?;
     let kind = NotificationKind::Response;
-    queue(db, &who, kind, kind.as_str(), Some(case_id), &format!("response:{case_id}"), now)
-        .await
+    queue(
+        db,
+        &who,
+        kind,
+        kind.as_str(),
+        Some(case_id),
+        &format!("response:{case_id}"),
+        now,
+    )
+    .await
 }
 
 /// Queues "someone replied to your post" to the author of the post replied to.
@@ -331,7 +348,9 @@ impl NotifyState {
 impl Service {
     /// Tells the service whether a mail server is configured (at start).
     pub fn set_mail_configured(&self, configured: bool) {
-        self.notify.mail_configured.store(configured, Ordering::Relaxed);
+        self.notify
+            .mail_configured
+            .store(configured, Ordering::Relaxed);
     }
 
     /// Whether a mail server is configured.
@@ -382,7 +401,10 @@ impl Service {
             let kind = NotificationKind::parse(k).ok_or_else(|| {
                 Error::invalid_fields(
                     "invalid_notification_kind",
-                    format!("Kies wat u wilt horen uit: {}.", NotificationKind::expected()),
+                    format!(
+                        "Kies wat u wilt horen uit: {}.",
+                        NotificationKind::expected()
+                    ),
                     vec!["kinds"],
                 )
             })?;
@@ -604,9 +626,10 @@ impl Service {
             )
         })?;
         let (chooses, outbox_kind) = match kind {
-            AnnouncementKind::Response => {
-                (NotificationKind::Response, NotificationKind::Response.as_str())
-            }
+            AnnouncementKind::Response => (
+                NotificationKind::Response,
+                NotificationKind::Response.as_str(),
+            ),
             AnnouncementKind::Reminder => (NotificationKind::CaseOpened, REMINDER_KIND),
         };
         let now = self.now();
@@ -627,7 +650,12 @@ impl Service {
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(case.id = case.id, queued, kind = kind.as_str(), "announcement queued");
+        tracing::info!(
+            case.id = case.id,
+            queued,
+            kind = kind.as_str(),
+            "announcement queued"
+        );
         Ok(AnnouncementView {
             queued,
             mail_configured: self.mail_configured(),
@@ -659,9 +687,7 @@ impl Service {
     pub async fn notification_upkeep(&self) -> Result<()> {
         let now = self.now();
         outbox::give_up_interrupted(self.store.db(), now).await?;
-        for case in
-            outbox::cases_closing_before(self.store.db(), now, now + CLOSING_SOON).await?
-        {
+        for case in outbox::cases_closing_before(self.store.db(), now, now + CLOSING_SOON).await? {
             let tx = self.store.begin_write().await?;
             if outbox::mark_closing_notice(&*tx, case.id, now).await? {
                 let who = audience(&*tx, case.id).await?;
@@ -746,8 +772,8 @@ impl Service {
                 }
                 None => None,
             };
-            let digest = c.frequency == NotificationFrequency::Daily.as_str()
-                && row.kind != CONFIRM_KIND;
+            let digest =
+                c.frequency == NotificationFrequency::Daily.as_str() && row.kind != CONFIRM_KIND;
             if digest
                 && let Some(o) = out
                     .iter_mut()
@@ -790,7 +816,14 @@ impl Service {
 
     /// Records that the mail server refused a message for good.
     pub async fn mail_bounced(&self, ids: &[i64], error: &str) -> Result<()> {
-        Ok(outbox::finish(self.store.db(), ids, status::BOUNCED, Some(error), self.now()).await?)
+        Ok(outbox::finish(
+            self.store.db(),
+            ids,
+            status::BOUNCED,
+            Some(error),
+            self.now(),
+        )
+        .await?)
     }
 
     /// Records a transient failure: the rows wait `base · 2^attempts` (at most six
@@ -822,18 +855,33 @@ mod tests {
     fn the_daily_digest_goes_at_seven_dutch_time() {
         // 06:30 in winter (UTC+1): today at 07:00 local, 06:00 UTC.
         let winter = Utc.with_ymd_and_hms(2026, 1, 15, 5, 30, 0).unwrap();
-        assert_eq!(next_digest(winter), Utc.with_ymd_and_hms(2026, 1, 15, 6, 0, 0).unwrap());
+        assert_eq!(
+            next_digest(winter),
+            Utc.with_ymd_and_hms(2026, 1, 15, 6, 0, 0).unwrap()
+        );
         // 08:00 in summer (UTC+2): tomorrow at 07:00 local, 05:00 UTC.
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 6, 0, 0).unwrap();
-        assert_eq!(next_digest(summer), Utc.with_ymd_and_hms(2026, 7, 2, 5, 0, 0).unwrap());
+        assert_eq!(
+            next_digest(summer),
+            Utc.with_ymd_and_hms(2026, 7, 2, 5, 0, 0).unwrap()
+        );
     }
 
     #[test]
     fn an_address_is_checked_without_repeating_it() {
         assert_eq!(check_email(" a@example.nl ").unwrap(), "a@example.nl");
-        for bad in ["", "geen adres", "a@", "@b.nl", &format!("{}@x.nl", "a".repeat(260))] {
+        for bad in [
+            "",
+            "geen adres",
+            "a@",
+            "@b.nl",
+            &format!("{}@x.nl", "a".repeat(260)),
+        ] {
             let e = check_email(bad).unwrap_err();
-            assert!(!e.message().contains(bad.trim()) || bad.trim().is_empty(), "{e:?}");
+            assert!(
+                !e.message().contains(bad.trim()) || bad.trim().is_empty(),
+                "{e:?}"
+            );
         }
     }
 }

@@ -123,21 +123,23 @@ pub async fn enqueue<C: ConnectionTrait>(
     if messages.is_empty() {
         return Ok(());
     }
-    let rows = messages.into_iter().map(|m| notification_outbox::ActiveModel {
-        panelist_id: Set(m.panelist_id),
-        case_id: Set(m.case_id),
-        kind: Set(m.kind),
-        dedupe_key: Set(m.dedupe_key),
-        status: Set(status::PENDING.into()),
-        attempts: Set(0),
-        next_attempt_at: Set(m.due),
-        claimed_until: Set(None),
-        claimed_by: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-        ..Default::default()
-    });
+    let rows = messages
+        .into_iter()
+        .map(|m| notification_outbox::ActiveModel {
+            panelist_id: Set(m.panelist_id),
+            case_id: Set(m.case_id),
+            kind: Set(m.kind),
+            dedupe_key: Set(m.dedupe_key),
+            status: Set(status::PENDING.into()),
+            attempts: Set(0),
+            next_attempt_at: Set(m.due),
+            claimed_until: Set(None),
+            claimed_by: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+            ..Default::default()
+        });
     notification_outbox::Entity::insert_many(rows)
         .on_conflict_do_nothing_on([notification_outbox::Column::DedupeKey])
         .exec(db)
@@ -274,7 +276,10 @@ pub async fn retry_at<C: ConnectionTrait>(
             notification_outbox::Column::Status,
             Expr::value(status::PENDING),
         )
-        .col_expr(notification_outbox::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(
+            notification_outbox::Column::NextAttemptAt,
+            Expr::value(next),
+        )
         .col_expr(
             notification_outbox::Column::ClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),

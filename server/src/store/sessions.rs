@@ -18,6 +18,10 @@ pub enum SessionOwner {
 }
 
 /// Stores a session.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one INSERT; the arguments are its columns"
+)]
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
     token_hash: &str,

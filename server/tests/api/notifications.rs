@@ -15,9 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{
-    Client, TestApp, create_pg_database, drop_pg_database, spawn_app_on,
-};
+use crate::helpers::{Client, TestApp, create_pg_database, drop_pg_database, spawn_app_on};
 use crate::multinode::{free_port, start_beraad_with, wait_until_ready};
 
 both_engines!(each_event_reaches_each_subscriber_once);
@@ -72,17 +70,18 @@ impl Sink {
             tools.display()
         );
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/smtp_sink.py");
-        let child = Command::new(std::env::var("BERAAD_PYTHON").unwrap_or_else(|_| "python3".into()))
-            .env("PYTHONPATH", &tools)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .arg(script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the SMTP server");
+        let child =
+            Command::new(std::env::var("BERAAD_PYTHON").unwrap_or_else(|_| "python3".into()))
+                .env("PYTHONPATH", &tools)
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .arg(script)
+                .arg(port.to_string())
+                .arg(dir.path())
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("python3 runs the SMTP server");
         let sink = Sink { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !sink.dir.path().join("ready").exists() {
@@ -162,8 +161,14 @@ fn read_mails(dir: &Path) -> Vec<Mail> {
             Mail {
                 to,
                 subject: parsed.subject().unwrap_or_default().to_owned(),
-                text: parsed.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-                html: parsed.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                text: parsed
+                    .body_text(0)
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default(),
+                html: parsed
+                    .body_html(0)
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default(),
                 raw,
                 list_unsubscribe,
             }
@@ -174,7 +179,11 @@ fn read_mails(dir: &Path) -> Vec<Mail> {
 /// Runs a mail worker of this test's own for `app` (as `serve` does with
 /// `BERAAD_SMTP_URL`), polling often and retrying soon.
 fn start_worker(app: &TestApp, smtp_url: &str) -> tokio::task::JoinHandle<()> {
-    let mut s = MailSettings::new(smtp_url, "Beraad <beraad@gemeente.test>", "http://beraad.test");
+    let mut s = MailSettings::new(
+        smtp_url,
+        "Beraad <beraad@gemeente.test>",
+        "http://beraad.test",
+    );
     s.poll = Duration::from_millis(100);
     s.retry_base = chrono::Duration::milliseconds(200);
     s.max_attempts = 3;
@@ -186,7 +195,10 @@ fn start_worker(app: &TestApp, smtp_url: &str) -> tokio::task::JoinHandle<()> {
 
 /// The part of a link after `marker`, up to the next space, quote or line end.
 fn token_after(text: &str, marker: &str) -> String {
-    let start = text.find(marker).unwrap_or_else(|| panic!("no {marker} in {text}")) + marker.len();
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {text}"))
+        + marker.len();
     text[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -206,7 +218,10 @@ async fn subscribe(p: &Client, email: &str, kinds: &[&str]) {
 
 /// Confirms every confirmation message among `mails` through the link's own page.
 async fn confirm_all(app: &TestApp, mails: &[Mail]) {
-    for m in mails.iter().filter(|m| m.text.contains("/meldingen/bevestigen?token=")) {
+    for m in mails
+        .iter()
+        .filter(|m| m.text.contains("/meldingen/bevestigen?token="))
+    {
         let token = token_after(&m.text, "/meldingen/bevestigen?token=");
         let anon = app.anonymous();
         // The link shows a button; only the post confirms.
@@ -238,7 +253,12 @@ async fn each_event_reaches_each_subscriber_once(app: TestApp) {
     for code in &t.codes {
         p.push(app.panelist(code).await);
     }
-    let all = ["casus_geopend", "antwoord", "sluit_binnenkort", "reactie_gemeente"];
+    let all = [
+        "casus_geopend",
+        "antwoord",
+        "sluit_binnenkort",
+        "reactie_gemeente",
+    ];
     subscribe(&p[0], "een@bewoners.test", &all).await;
     subscribe(&p[1], "twee@bewoners.test", &["casus_geopend"]).await;
     // p[2] gives no address; p[3] gives one and removes it again.
@@ -304,7 +324,15 @@ async fn each_event_reaches_each_subscriber_once(app: TestApp) {
 
     // 3 confirmations, opened ×2, reply ×1, response ×1, reminder ×2.
     let mails = sink.wait_for(9).await;
-    assert_eq!(mails.len(), 9, "{:#?}", mails.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>());
+    assert_eq!(
+        mails.len(),
+        9,
+        "{:#?}",
+        mails
+            .iter()
+            .map(|m| (&m.to, &m.subject))
+            .collect::<Vec<_>>()
+    );
     let mut one = to(&mails, "een@bewoners.test");
     one.sort();
     let mut want_one = vec![
@@ -333,27 +361,51 @@ async fn each_event_reaches_each_subscriber_once(app: TestApp) {
     let title = "Traplift afgewezen";
     for m in &mails {
         for secret in [SECRET_REACTION, SECRET_REPLY, "zzgeheime", "zzantwoord"] {
-            assert!(!m.raw.contains(secret) && !m.text.contains(secret) && !m.html.contains(secret),
-                "post text in a message: {m:#?}");
+            assert!(
+                !m.raw.contains(secret) && !m.text.contains(secret) && !m.html.contains(secret),
+                "post text in a message: {m:#?}"
+            );
         }
         assert!(!m.text.contains("utrecht") || m.text.contains("beraad.test"));
-        assert!(m.list_unsubscribe.starts_with("http://beraad.test/afmelden?token="), "{m:#?}");
-        assert!(m.raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
-        assert!(!m.html.is_empty() && m.html.contains("lang=\"nl\""), "plain text and HTML");
+        assert!(
+            m.list_unsubscribe
+                .starts_with("http://beraad.test/afmelden?token="),
+            "{m:#?}"
+        );
+        assert!(
+            m.raw
+                .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        );
+        assert!(
+            !m.html.is_empty() && m.html.contains("lang=\"nl\""),
+            "plain text and HTML"
+        );
         if m.subject.contains("casus") && !m.subject.contains("Bevestig") {
-            assert!(m.text.contains(title) && m.text.contains(&format!("/casus/{case}")), "{m:#?}");
+            assert!(
+                m.text.contains(title) && m.text.contains(&format!("/casus/{case}")),
+                "{m:#?}"
+            );
         }
     }
 
     // Unsubscribing by the link's page, without a login.
-    let last = mails.iter().rev().find(|m| m.to == "een@bewoners.test").expect("a message");
-    let path = last.list_unsubscribe.trim_start_matches("http://beraad.test");
+    let last = mails
+        .iter()
+        .rev()
+        .find(|m| m.to == "een@bewoners.test")
+        .expect("a message");
+    let path = last
+        .list_unsubscribe
+        .trim_start_matches("http://beraad.test");
     let anon = app.anonymous();
     let (status, page) = anon.get_text(path).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Afmelden"), "{page}");
     let (_, s) = p[0].get("/api/v1/me/notifications").await;
-    assert_eq!(s["email"], "een@bewoners.test", "looking at the page changes nothing");
+    assert_eq!(
+        s["email"], "een@bewoners.test",
+        "looking at the page changes nothing"
+    );
     let token = token_after(path, "token=");
     let resp = anon
         .http
@@ -363,14 +415,26 @@ async fn each_event_reaches_each_subscriber_once(app: TestApp) {
         .await
         .expect("unsubscribe");
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.text().await.unwrap_or_default().contains("U bent afgemeld"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap_or_default()
+            .contains("U bent afgemeld")
+    );
     let (_, s) = p[0].get("/api/v1/me/notifications").await;
     assert_eq!(s["email"], Value::Null, "the address is erased: {s}");
     // A mail client's one-click unsubscribe (RFC 8058) for p1.
-    let last = mails.iter().rev().find(|m| m.to == "twee@bewoners.test").expect("a message");
+    let last = mails
+        .iter()
+        .rev()
+        .find(|m| m.to == "twee@bewoners.test")
+        .expect("a message");
     let resp = anon
         .http
-        .post(&last.list_unsubscribe.replace("http://beraad.test", &anon.base))
+        .post(
+            last.list_unsubscribe
+                .replace("http://beraad.test", &anon.base),
+        )
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("List-Unsubscribe=One-Click")
         .send()
@@ -386,7 +450,10 @@ async fn each_event_reaches_each_subscriber_once(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let forged = format!("{}x", &token[..token.len() - 1]);
     let (status, body) = anon
-        .post("/api/v1/notifications/unsubscribe", json!({"token": forged}))
+        .post(
+            "/api/v1/notifications/unsubscribe",
+            json!({"token": forged}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "invalid_link");
@@ -406,7 +473,9 @@ async fn each_event_reaches_each_subscriber_once(app: TestApp) {
     let (_, audit) = admin.get_text("/api/v1/audit?municipality=utrecht").await;
     assert!(!audit.contains("bewoners.test"), "{audit}");
     assert!(audit.contains("case.announce"), "announcements are audited");
-    let (_, export) = admin.get_text(&format!("/api/v1/cases/{case}/export")).await;
+    let (_, export) = admin
+        .get_text(&format!("/api/v1/cases/{case}/export"))
+        .await;
     assert!(!export.contains("bewoners.test"));
     worker.abort();
 }
@@ -420,11 +489,16 @@ async fn refusals_and_missing_configuration_are_recorded(app: TestApp) {
     let admin = app.staff(&t.admin).await;
     let case = crate::helpers::create_case(&admin, "utrecht", json!({})).await;
     // No mail server yet: the staff page says so, and the settings page too.
-    let (status, page) = admin.get_text(&format!("/beheer/casus/{case}/reactie")).await;
+    let (status, page) = admin
+        .get_text(&format!("/beheer/casus/{case}/reactie"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("E-mail is niet ingesteld"), "{page}");
     let (_, page) = p0.get_text("/meldingen").await;
-    assert!(page.contains("kan op dit moment geen e-mail versturen"), "{page}");
+    assert!(
+        page.contains("kan op dit moment geen e-mail versturen"),
+        "{page}"
+    );
     // The confirmations wait in the outbox until a server is configured.
     let sink = Sink::start(&["--refuse", "geweigerd@bewoners.test"]).await;
     let worker = start_worker(&app, &sink.url());
@@ -444,16 +518,24 @@ async fn refusals_and_missing_configuration_are_recorded(app: TestApp) {
     let (_, counts) = admin.get(&format!("/api/v1/cases/{case}/outbox")).await;
     assert_eq!(counts["sent"], 1, "{counts}");
     assert_eq!(counts["mail_configured"], true, "{counts}");
-    let (_, page) = admin.get_text(&format!("/beheer/casus/{case}/reactie")).await;
+    let (_, page) = admin
+        .get_text(&format!("/beheer/casus/{case}/reactie"))
+        .await;
     assert!(!page.contains("E-mail is niet ingesteld"), "{page}");
     let (_, s) = p1.get("/api/v1/me/notifications").await;
-    assert_eq!(s["bounced"], true, "the panelist sees the address was refused: {s}");
+    assert_eq!(
+        s["bounced"], true,
+        "the panelist sees the address was refused: {s}"
+    );
     let (_, page) = p1.get_text("/meldingen").await;
     assert!(page.contains("geweigerd"), "{page}");
     // A mail server that is down: the message waits and is retried, then sent.
     drop(sink);
     let (status, _) = admin
-        .post(&format!("/api/v1/cases/{case}/announcements"), json!({"kind": "herinnering"}))
+        .post(
+            &format!("/api/v1/cases/{case}/announcements"),
+            json!({"kind": "herinnering"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -529,7 +611,10 @@ async fn a_node_killed_mid_send_sends_nothing_twice() {
     let admin = app.staff(&t.admin).await;
     let (_, counts) = admin.get(&format!("/api/v1/cases/{case}/outbox")).await;
     assert_eq!(counts["sent"], 3, "{counts}");
-    assert_eq!(counts["failed"], 1, "the interrupted one is recorded, not resent: {counts}");
+    assert_eq!(
+        counts["failed"], 1,
+        "the interrupted one is recorded, not resent: {counts}"
+    );
     drop(b);
     drop(app);
     drop_pg_database(db_name);

@@ -29,7 +29,10 @@ async fn my_cases_and_the_thread_say_what_is_new(app: TestApp) {
     }
     let (status, page) = me.get_text("/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Nieuw voor u"), "a case never opened is new: {page}");
+    assert!(
+        page.contains("Nieuw voor u"),
+        "a case never opened is new: {page}"
+    );
 
     // The first visit marks nothing (everything would be new) and is recorded.
     let (status, page) = me.get_text(&format!("/casus/{case}")).await;
@@ -48,7 +51,10 @@ async fn my_cases_and_the_thread_say_what_is_new(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let id = post["id"].as_i64().expect("id");
     let (_, page) = me.get_text("/").await;
-    assert!(page.contains("1 nieuw bericht sinds uw vorige bezoek"), "{page}");
+    assert!(
+        page.contains("1 nieuw bericht sinds uw vorige bezoek"),
+        "{page}"
+    );
     // The live script's fragment, asked for right after, marks it too.
     let (_, fragment) = me
         .get_text(&format!("/casus/{case}/berichten?ids={id}"))
@@ -56,7 +62,10 @@ async fn my_cases_and_the_thread_say_what_is_new(app: TestApp) {
     assert!(fragment.contains("tag-new"), "{fragment}");
     let (_, page) = me.get_text(&format!("/casus/{case}")).await;
     assert!(page.contains(&format!("href=\"#bericht-{id}\"")), "{page}");
-    assert!(page.contains("1 nieuw bericht sinds uw vorige bezoek"), "{page}");
+    assert!(
+        page.contains("1 nieuw bericht sinds uw vorige bezoek"),
+        "{page}"
+    );
     assert!(page.contains("tag-new"), "{page}");
     // Seen now: the next visit marks nothing.
     let (_, page) = me.get_text(&format!("/casus/{case}")).await;
@@ -83,7 +92,10 @@ async fn my_cases_and_the_thread_say_what_is_new(app: TestApp) {
     let (_, page) = me.get_text("/").await;
     assert!(page.contains("U gaf uw oordeel"), "{page}");
     assert!(page.contains("De gemeente heeft gereageerd"), "{page}");
-    assert!(!page.contains("Sluit binnenkort"), "no closing time set: {page}");
+    assert!(
+        !page.contains("Sluit binnenkort"),
+        "no closing time set: {page}"
+    );
 }
 
 async fn remember_me_is_for_panelists_only(app: TestApp) {

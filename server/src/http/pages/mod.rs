@@ -414,7 +414,9 @@ pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
 
 fn signed_in(state: &AppState, jar: CookieJar, login: Login, to: &str) -> Response {
     // The cookie lives as long as the session (30 days when remembered).
-    let ttl = (login.view.expires_at - state.service.now()).num_seconds().max(0);
+    let ttl = (login.view.expires_at - state.service.now())
+        .num_seconds()
+        .max(0);
     (
         jar.add(crate::http::routes::auth::session_cookie(
             state,

@@ -27,10 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/meldingen", get(settings_page).post(save_settings))
         .route("/meldingen/verwijderen", post(remove))
-        .route(
-            "/meldingen/bevestigen",
-            get(confirm_page).post(confirm),
-        )
+        .route("/meldingen/bevestigen", get(confirm_page).post(confirm))
         .route("/afmelden", get(unsubscribe_page).post(unsubscribe))
 }
 
@@ -73,7 +70,11 @@ fn settings_render(
     status: StatusCode,
 ) -> Response {
     let kinds = choices_of(
-        choices(NotificationKind::ALL, NotificationKind::as_str, "notify.kind"),
+        choices(
+            NotificationKind::ALL,
+            NotificationKind::as_str,
+            "notify.kind",
+        ),
         |v| s.kinds.iter().any(|k| k == v),
     );
     let frequencies = choices_of(
@@ -182,7 +183,11 @@ pub async fn save_settings(
         language: form.language.clone(),
     };
     let ctx = AuditContext::new(&auth.actor, v.ip);
-    match state.service.set_notifications(&auth.actor, input, &ctx).await {
+    match state
+        .service
+        .set_notifications(&auth.actor, input, &ctx)
+        .await
+    {
         Ok(_) => see_other("/meldingen?ok=saved"),
         Err(e @ Error::Invalid { .. }) => {
             let typed = NotificationSettings {

@@ -58,7 +58,9 @@ fn time_duration(secs: i64) -> cookie::time::Duration {
 
 fn logged_in(state: &AppState, jar: CookieJar, login: Login) -> Response {
     // The cookie lives as long as the session (30 days when remembered).
-    let ttl = (login.view.expires_at - state.service.now()).num_seconds().max(0);
+    let ttl = (login.view.expires_at - state.service.now())
+        .num_seconds()
+        .max(0);
     let jar = jar.add(session_cookie(state, login.token, ttl));
     (jar, axum::Json(login.view)).into_response()
 }

@@ -52,7 +52,10 @@ pub fn api_routes() -> Router<AppState> {
                 .delete(notifications::remove),
         )
         .route("/notifications/confirm", post(notifications::confirm))
-        .route("/notifications/unsubscribe", post(notifications::unsubscribe))
+        .route(
+            "/notifications/unsubscribe",
+            post(notifications::unsubscribe),
+        )
         .route("/cases/{id}/announcements", post(notifications::announce))
         .route("/cases/{id}/outbox", get(notifications::outbox))
         .route("/cases", get(cases::list).post(cases::create))

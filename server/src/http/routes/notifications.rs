@@ -55,7 +55,10 @@ pub async fn remove(
     ClientIp(ip): ClientIp,
 ) -> Result<StatusCode, ApiError> {
     let ctx = AuditContext::new(&auth.actor, ip);
-    state.service.remove_notifications(&auth.actor, &ctx).await?;
+    state
+        .service
+        .remove_notifications(&auth.actor, &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -104,5 +107,7 @@ pub async fn outbox(
     Auth(auth): Auth,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<OutboxCounts>, ApiError> {
-    Ok(axum::Json(state.service.outbox_counts(&auth.actor, id).await?))
+    Ok(axum::Json(
+        state.service.outbox_counts(&auth.actor, id).await?,
+    ))
 }
