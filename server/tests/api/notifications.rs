@@ -20,6 +20,7 @@ use crate::multinode::{free_port, start_beraad_with, wait_until_ready};
 
 both_engines!(each_event_reaches_each_subscriber_once);
 both_engines!(refusals_and_missing_configuration_are_recorded);
+both_engines!(a_held_reply_tells_the_author_once_approved);
 
 /// The post texts of the scenario; no message may hold any of them.
 const SECRET_REACTION: &str = "Mijn zzgeheime reden over de traplift van de buurvrouw.";
@@ -541,6 +542,54 @@ async fn refusals_and_missing_configuration_are_recorded(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, counts) = admin.get(&format!("/api/v1/cases/{case}/outbox")).await;
     assert_eq!(counts["pending"], 1, "waiting for the server: {counts}");
+    worker.abort();
+}
+
+async fn a_held_reply_tells_the_author_once_approved(app: TestApp) {
+    let sink = Sink::start(&[]).await;
+    let worker = start_worker(&app, &sink.url());
+    let t = app.tenant("utrecht", 2).await;
+    let author = app.panelist(&t.codes[0]).await;
+    let replier = app.panelist(&t.codes[1]).await;
+    subscribe(&author, "een@bewoners.test", &["antwoord"]).await;
+    confirm_all(&app, &sink.wait_for(1).await).await;
+    // Every post waits for a moderator in this case.
+    let case = app.open_case(&t, json!({"moderation_mode": "pre"})).await;
+    let moderator = app.staff(&t.moderator).await;
+    let approve = |id: i64| {
+        let moderator = &moderator;
+        async move {
+            let (status, body) = moderator
+                .post(
+                    &format!("/api/v1/moderation/posts/{id}/approve"),
+                    json!({"revision": 1}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    };
+    let (_, root) = author
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"verdict": "eens", "body": SECRET_REACTION}),
+        )
+        .await;
+    approve(root["id"].as_i64().expect("id")).await;
+    let (status, reply) = replier
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            json!({"parent_id": root["id"], "body": SECRET_REPLY}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(reply["status"], "pending");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sink.mails().len(), 1, "nothing while the reply is held");
+    approve(reply["id"].as_i64().expect("id")).await;
+    let mails = sink.wait_for(2).await;
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    assert_eq!(mails[1].subject, "Iemand heeft gereageerd op uw bericht");
+    assert!(!mails[1].raw.contains("zzantwoord"));
     worker.abort();
 }
 
