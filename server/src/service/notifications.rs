@@ -805,25 +805,24 @@ impl Service {
     /// Marks claimed rows as handed to the mail server; `false` if `node` lost them
     /// (its lease lapsed and another node took them), in which case it must not send.
     pub async fn start_sending(&self, node: &str, ids: &[i64], lease: Duration) -> Result<bool> {
-        let n = outbox::start_sending(self.store.db(), ids, node, self.now(), lease).await?;
+        let tx = self.store.begin_write().await?;
+        let n = outbox::start_sending(&*tx, ids, node, self.now(), lease).await?;
+        tx.commit().await?;
         Ok(n == ids.len() as u64)
     }
 
     /// Records that the mail server accepted a message.
     pub async fn mail_sent(&self, ids: &[i64]) -> Result<()> {
-        Ok(outbox::finish(self.store.db(), ids, status::SENT, None, self.now()).await?)
+        let tx = self.store.begin_write().await?;
+        outbox::finish(&*tx, ids, status::SENT, None, self.now()).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Records that the mail server refused a message for good.
     pub async fn mail_bounced(&self, ids: &[i64], error: &str) -> Result<()> {
-        Ok(outbox::finish(
-            self.store.db(),
-            ids,
-            status::BOUNCED,
-            Some(error),
-            self.now(),
-        )
-        .await?)
+        let tx = self.store.begin_write().await?;
+        outbox::finish(&*tx, ids, status::BOUNCED, Some(error), self.now()).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Records a transient failure: the rows wait `base · 2^attempts` (at most six
@@ -836,13 +835,16 @@ impl Service {
         base: Duration,
         error: &str,
     ) -> Result<()> {
-        let db = self.store.db();
+        // Writes go through the write gate, so SQLite never answers them with "busy".
+        let tx = self.store.begin_write().await?;
         if attempts >= max_attempts {
-            return Ok(outbox::finish(db, ids, status::FAILED, Some(error), self.now()).await?);
+            outbox::finish(&*tx, ids, status::FAILED, Some(error), self.now()).await?;
+        } else {
+            let factor = 1i32 << attempts.clamp(0, 16);
+            let wait = (base * factor).min(Duration::hours(6));
+            outbox::retry_at(&*tx, ids, self.now() + wait, error).await?;
         }
-        let factor = 1i32 << attempts.clamp(0, 16);
-        let wait = (base * factor).min(Duration::hours(6));
-        Ok(outbox::retry_at(db, ids, self.now() + wait, error).await?)
+        Ok(tx.commit().await?)
     }
 }
 
