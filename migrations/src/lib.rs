@@ -13,6 +13,7 @@ mod m20261201_142700_case_errata;
 mod m20261201_170000_invitation_letters;
 mod m20261201_170000_resident_notices;
 mod m20261201_180000_draws;
+mod m20261201_200000_notifications;
 
 /// All migrations of Beraad, in the order they are applied.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_170000_invitation_letters::Migration),
             Box::new(m20261201_170000_resident_notices::Migration),
             Box::new(m20261201_180000_draws::Migration),
+            Box::new(m20261201_200000_notifications::Migration),
         ]
     }
 }

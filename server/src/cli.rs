@@ -299,6 +299,22 @@ pub struct ServeArgs {
     /// `/metrics` answers 404.
     #[arg(long, env = "BERAAD_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// The mail server for notifications: `smtp://host:port` (plain, for a relay on
+    /// this machine), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host` (TLS). Without it (and BERAAD_MAIL_FROM) the
+    /// outbox is kept and nothing is sent.
+    #[arg(long, env = "BERAAD_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of notifications, e.g. `Beraad <beraad@gemeente.nl>`.
+    #[arg(long, env = "BERAAD_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// How often the mail worker looks at the outbox, in milliseconds.
+    #[arg(long, env = "BERAAD_MAIL_POLL_MS", default_value_t = 2000)]
+    mail_poll_ms: u64,
+    /// How long a node's claim on a message holds, in seconds: another node takes over
+    /// a message claimed by a node that died once this has passed.
+    #[arg(long, env = "BERAAD_MAIL_LEASE_SECS", default_value_t = 120)]
+    mail_lease_secs: u32,
 }
 
 /// Caps and time-outs of the door (defaults: [`http::ServerLimits::default`]).
@@ -814,6 +830,24 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     }
     let rate_limits = crate::service::ratelimit::RateLimits::parse(&args.rate_limits)
         .map_err(|e| anyhow::anyhow!("BERAAD_RATE_LIMITS / --rate-limits: {e}"))?;
+    let mailer = match (&args.smtp_url, &args.mail_from) {
+        (Some(url), Some(from)) if !url.trim().is_empty() && !from.trim().is_empty() => {
+            let mut s = crate::mail::MailSettings::new(url.trim(), from.trim(), &public_url);
+            if !(100..=600_000).contains(&args.mail_poll_ms) {
+                bail!("BERAAD_MAIL_POLL_MS must lie between 100 and 600000");
+            }
+            s.poll = Duration::from_millis(args.mail_poll_ms);
+            if !(1..=3600).contains(&args.mail_lease_secs) {
+                bail!("BERAAD_MAIL_LEASE_SECS must lie between 1 and 3600");
+            }
+            s.lease = chrono::Duration::seconds(i64::from(args.mail_lease_secs));
+            Some(crate::mail::Mailer::new(s)?)
+        }
+        (None, None) => None,
+        _ => {
+            bail!("set both BERAAD_SMTP_URL and BERAAD_MAIL_FROM to send notifications, or neither")
+        }
+    };
     let store = open_store(db_url, args.db_max_connections.max(2)).await?;
     let demo = if args.demo {
         crate::demo::seed(&store).await?
@@ -862,6 +896,15 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     check_open_files(limits.max_connections);
+    let mail_worker = match mailer {
+        Some(m) => Some(crate::mail::spawn(service.clone(), m)),
+        None => {
+            tracing::info!(
+                "no mail server configured (BERAAD_SMTP_URL, BERAAD_MAIL_FROM); notifications wait in the outbox"
+            );
+            None
+        }
+    };
     let housekeeping = http::spawn_housekeeping(service, Duration::from_secs(5));
     let addr = server.local_addr()?;
     tracing::info!(%addr, engine = ?store.engine(), "beraad listening");
@@ -871,6 +914,9 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     }
     server.run(http::shutdown_signal()).await?;
     housekeeping.abort();
+    if let Some(w) = mail_worker {
+        w.abort();
+    }
     store.close().await?;
     Ok(())
 }

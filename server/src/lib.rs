@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod realtime;
 pub mod service;

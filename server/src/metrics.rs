@@ -46,8 +46,12 @@ pub const DELIVERIES: &str = "beraad_deliveries_total";
 /// Connections told to resync for falling behind.
 pub const RESYNCS: &str = "beraad_resyncs_total";
 
+/// Notification e-mails handed to the mail server, by `outcome` (`sent`, `failed`).
+pub const MAIL: &str = "beraad_mail_total";
+
 /// Every metric of this node.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
+    MAIL,
     DELIVERY_LAG,
     REDIS_PUBLISH_DURATION,
     REDIS_CONNECTS,
@@ -144,6 +148,20 @@ fn describe() {
     describe_counter!(EVENTS, "Case events fanned out.");
     describe_counter!(DELIVERIES, "Frames queued to connections.");
     describe_counter!(RESYNCS, "Connections told to resync for falling behind.");
+    describe_counter!(
+        MAIL,
+        "Notification e-mails handed to the mail server, by outcome (sent, failed)."
+    );
+}
+
+/// A notification e-mail the mail server accepted.
+pub fn mail_sent() {
+    metrics::counter!(MAIL, "outcome" => "sent").increment(1);
+}
+
+/// A notification e-mail the mail server refused or could not be reached for.
+pub fn mail_failed() {
+    metrics::counter!(MAIL, "outcome" => "failed").increment(1);
 }
 
 /// A refusal by the limit named `limit`.

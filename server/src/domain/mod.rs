@@ -323,3 +323,34 @@ mod tests {
         assert_eq!(text_length("  één ßtraat  "), 10);
     }
 }
+
+word_enum!(
+    /// What a panelist may choose to be told by e-mail.
+    NotificationKind {
+        /// A case was opened for them.
+        CaseOpened = "casus_geopend",
+        /// Someone replied to their post.
+        Reply = "antwoord",
+        /// A case they can take part in closes within two days.
+        ClosingSoon = "sluit_binnenkort",
+        /// The municipality responded to a case's outcome.
+        Response = "reactie_gemeente",
+    }
+);
+
+word_enum!(
+    /// How often a panelist is told: at once, or in one message a day.
+    NotificationFrequency { Now = "direct", Daily = "dagelijks" }
+);
+
+word_enum!(
+    /// The language of a panelist's messages.
+    MailLanguage { Nl = "nl", En = "en" }
+);
+
+word_enum!(
+    /// What staff may announce to a case's panel by e-mail: the municipality's response,
+    /// or a reminder that the case is open. Only fixed texts: an announcement carries no
+    /// words of its own, so no personal data can be put in one.
+    AnnouncementKind { Response = "reactie_gemeente", Reminder = "herinnering" }
+);

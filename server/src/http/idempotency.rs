@@ -66,10 +66,11 @@ const NOT_REPLAYED: [HeaderName; 6] = [
 #[derive(Clone, Copy, Debug)]
 pub struct OneTimeAnswer;
 /// Whether a request by `method` to `path` (under `/api/v1` or with the prefix) takes
-/// an `Idempotency-Key`: every POST but the logins, which make a new session each time.
+/// an `Idempotency-Key`: every POST but the logins, which make a new session each time,
+/// and the signed links of a message, which need no session and change nothing twice.
 /// The API description declares the header by the same rule.
 pub fn honours(method: &Method, path: &str) -> bool {
-    method == Method::POST && !path.contains("/auth/")
+    method == Method::POST && !path.contains("/auth/") && !path.contains("/notifications/")
 }
 
 /// `400 invalid_idempotency_key`.

@@ -20,7 +20,9 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
 use super::error::{ApiError, ErrorBody};
-use super::routes::{auth, cases, draws, health, invitations, moderation, municipalities, posts};
+use super::routes::{
+    auth, cases, draws, health, invitations, moderation, municipalities, notifications, posts,
+};
 use crate::domain::{
     AgeBand, CaseStatus, CheckOutcome, ClosedSet, ExportFormat, FlagReason, LegalDomain, ModAction,
     ModerationMode, Outcome, PostStatus, QueueKind, Role, SessionKind, Verdict, WeighingValue,
@@ -69,6 +71,9 @@ use crate::service::draws::DrawFeature;
         invitations::invitation, invitations::revoke, invitations::replace,
         invitations::letter, invitations::set_letter,
         municipalities::contact, municipalities::set_contact,
+        notifications::settings, notifications::set_settings, notifications::remove,
+        notifications::confirm, notifications::unsubscribe, notifications::announce,
+        notifications::outbox,
     ),
     components(schemas(ErrorBody)),
     tags(
@@ -78,6 +83,7 @@ use crate::service::draws::DrawFeature;
         (name = "moderation", description = "Moderation queues and actions; the audit log"),
         (name = "draws", description = "The draw of a case's panel from its pool (loting)"),
         (name = "invitations", description = "Letters, invitation numbers, lost codes and the response"),
+        (name = "notifications", description = "Notifications by e-mail: a panelist's consented address, the signed links in a message, staff announcements"),
         (name = "live", description = "The WebSocket for live updates"),
         (name = "operations", description = "Health, readiness, metrics and this description"),
         (name = "municipalities", description = "What a municipality tells its residents"),
@@ -138,12 +144,18 @@ pub fn closed_sets() -> Vec<PublishedSet> {
         set::<crate::service::invitations::BatchKind>(),
         set::<super::routes::invitations::LettersFormat>(),
         set::<crate::service::export::Separator>(),
+        set::<crate::domain::NotificationKind>(),
+        set::<crate::domain::NotificationFrequency>(),
+        set::<crate::domain::MailLanguage>(),
+        set::<crate::domain::AnnouncementKind>(),
     ]
 }
 
 /// Operations anyone may call, without a session.
-const PUBLIC: [(&str, &str); 5] = [
+const PUBLIC: [(&str, &str); 7] = [
     ("POST", "/api/v1/auth/invite"),
+    ("POST", "/api/v1/notifications/confirm"),
+    ("POST", "/api/v1/notifications/unsubscribe"),
     ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/healthz"),

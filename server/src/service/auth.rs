@@ -88,13 +88,28 @@ fn verify_password(password: &str, stored: &str) -> bool {
 /// so that a miss costs as much time as a wrong password.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$u2iUz0V7PPKZ0kXQq0tkjHTR3ZcTQ3QXm13p1jQaKOU";
 
+/// How long a remembered panelist session lives without use.
+pub const REMEMBERED_TTL: Duration = Duration::days(30);
+
 /// Minimum length of a staff password.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
 
 impl Service {
     /// Logs a panelist in with the code from their letter.
-    #[tracing::instrument(skip(self, code))]
     pub async fn login_panelist(&self, code: &str, ip: Option<IpAddr>) -> Result<Login> {
+        self.login_panelist_on_device(code, ip, false).await
+    }
+
+    /// Logs a panelist in; with `remember` ("remember me on this device") the session
+    /// slides by [`REMEMBERED_TTL`] instead of the usual time. Only panelists can choose
+    /// this: staff sessions always keep the short time.
+    #[tracing::instrument(skip(self, code))]
+    pub async fn login_panelist_on_device(
+        &self,
+        code: &str,
+        ip: Option<IpAddr>,
+        remember: bool,
+    ) -> Result<Login> {
         self.login_throttle.check(ip)?;
         let normalized = normalize_invite_code(code);
         let invalid = || Error::Unauthenticated {
@@ -121,6 +136,7 @@ impl Service {
         self.start_session(
             SessionOwner::Panelist(panelist.id),
             ip,
+            remember,
             SessionView {
                 kind: "panelist",
                 csrf_token: String::new(),
@@ -192,6 +208,7 @@ impl Service {
         self.start_session(
             SessionOwner::Staff(staff.id),
             ip,
+            false,
             SessionView {
                 kind: "staff",
                 csrf_token: String::new(),
@@ -209,12 +226,15 @@ impl Service {
         &self,
         owner: SessionOwner,
         ip: Option<IpAddr>,
+        remember: bool,
         mut view: SessionView,
     ) -> Result<Login> {
         let token = new_token();
         let csrf = new_token();
         let now = self.now();
-        let expires_at = now + self.settings.session_ttl;
+        // Only a panelist's session may be remembered, whatever the caller asked.
+        let remember = remember && matches!(owner, SessionOwner::Panelist(_));
+        let expires_at = now + self.session_ttl_of(remember);
         sessions::insert(
             self.store.db(),
             &hash_token(&token),
@@ -223,6 +243,7 @@ impl Service {
             ip.map(|i| i.to_string()),
             now,
             expires_at,
+            remember,
         )
         .await?;
         view.csrf_token = csrf;
@@ -260,9 +281,18 @@ impl Service {
         if now - s.last_seen_at < Duration::minutes(1) {
             return Ok(s.expires_at);
         }
-        let expires_at = now + self.settings.session_ttl;
+        let expires_at = now + self.session_ttl_of(s.remembered && s.panelist_id.is_some());
         sessions::extend(self.store.db(), s, now, expires_at).await?;
         Ok(expires_at)
+    }
+
+    /// How long a session lives without use: 30 days when remembered, else the setting.
+    pub fn session_ttl_of(&self, remembered: bool) -> Duration {
+        if remembered {
+            REMEMBERED_TTL
+        } else {
+            self.settings.session_ttl
+        }
     }
 
     /// The session facts for `GET /auth/session`.

@@ -627,7 +627,7 @@ impl Service {
     }
 
     /// Loads a case for an admin of its municipality.
-    async fn admin_case(&self, actor: &Actor, id: i64) -> Result<case::Model> {
+    pub(super) async fn admin_case(&self, actor: &Actor, id: i64) -> Result<case::Model> {
         self.case_for_role(actor, id, Role::Admin)
             .await
             .map(|(case, _)| case)
@@ -1169,6 +1169,9 @@ impl Service {
                 .await?,
             );
         }
+        if ch.response.as_deref().is_some_and(|r| !r.trim().is_empty()) {
+            super::notifications::queue_response(&*tx, id, now).await?;
+        }
         if ch.response.is_some() {
             last_event = Some(
                 events::append(&*tx, id, "case.response", None, &serde_json::json!({}), now)
@@ -1473,6 +1476,11 @@ impl Service {
             now,
         )
         .await?;
+        if to == CaseStatus::Open {
+            // The panel hears of it by e-mail: written with the opening, so it is sent
+            // if and only if the case opened.
+            super::notifications::queue_case_opened(&*tx, case.id, now).await?;
+        }
         audit::append(
             &*tx,
             audit_ctx.entry(

@@ -18,11 +18,13 @@ pub mod limits;
 pub mod live;
 pub mod moderation;
 pub mod notices;
+pub mod notifications;
 pub mod panels;
 pub mod policy;
 pub mod posts;
 pub mod profile;
 pub mod ratelimit;
+pub mod visits;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -120,6 +122,7 @@ pub struct Service {
     login_throttle: LoginThrottle,
     action_limiter: Arc<dyn ratelimit::ActionLimiter>,
     doorbell: std::sync::OnceLock<Arc<dyn Doorbell>>,
+    notify: notifications::NotifyState,
 }
 
 impl Service {
@@ -134,6 +137,7 @@ impl Service {
             login_throttle,
             action_limiter,
             doorbell: std::sync::OnceLock::new(),
+            notify: notifications::NotifyState::default(),
         }
     }
 
@@ -187,6 +191,7 @@ impl Service {
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.now();
         self.apply_due_transitions().await?;
+        self.notification_upkeep().await?;
         crate::store::sessions::purge_expired(self.store.db(), now).await?;
         crate::store::idempotency::purge(self.store.db(), now - chrono::Duration::hours(24))
             .await?;

@@ -695,6 +695,17 @@ impl Service {
             now,
         )
         .await?;
+        // A reply published now tells the author of the post it answers, as a reply
+        // published at once does; the outbox keeps it to one message per reply.
+        if publishes
+            && saved.status == PostStatus::Visible.as_str()
+            && let Some(parent_id) = p.parent_id
+            && let Some(parent) = posts::post_by_id(&*tx, parent_id).await?
+            && parent.panelist_id != p.panelist_id
+        {
+            super::notifications::queue_reply(&*tx, p.case_id, parent.panelist_id, post_id, now)
+                .await?;
+        }
         tx.commit().await?;
         self.ring(p.case_id, event.seq);
         self.ring_moderation(municipality_id, post_id);

@@ -483,6 +483,15 @@ impl Service {
             now,
         )
         .await?;
+        // A reply others can read tells the author of the post replied to (a held reply
+        // tells nobody: its author's peer could not read it yet).
+        if let Some(parent) = &parent
+            && status == PostStatus::Visible
+            && parent.panelist_id != p.id
+        {
+            super::notifications::queue_reply(&*tx, case_id, parent.panelist_id, stored.id, now)
+                .await?;
+        }
         tx.commit().await?;
         self.ring(case_id, event.seq);
         if status == PostStatus::Pending {

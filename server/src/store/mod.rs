@@ -12,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod invitations;
 pub mod moderation;
+pub mod notifications;
 pub mod people;
 pub mod posts;
 pub mod reports;

@@ -18,6 +18,10 @@ pub enum SessionOwner {
 }
 
 /// Stores a session.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one INSERT; the arguments are its columns"
+)]
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
     token_hash: &str,
@@ -26,6 +30,7 @@ pub async fn insert<C: ConnectionTrait>(
     origin: Option<String>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    remembered: bool,
 ) -> Result<session::Model, DbErr> {
     let (panelist_id, staff_id) = match owner {
         SessionOwner::Panelist(id) => (Some(id), None),
@@ -40,6 +45,7 @@ pub async fn insert<C: ConnectionTrait>(
         last_seen_at: Set(now),
         expires_at: Set(expires_at),
         origin: Set(origin),
+        remembered: Set(remembered),
         ..Default::default()
     }
     .insert(db)

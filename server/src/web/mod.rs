@@ -5,4 +5,5 @@
 pub mod charts;
 pub mod i18n;
 pub mod letters;
+pub mod mail;
 pub mod view;

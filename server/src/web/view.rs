@@ -188,6 +188,8 @@ pub struct PostItem {
     pub contest_error: Option<String>,
     /// The text of that objection.
     pub contest_note: String,
+    /// Written by someone else since the reader's last visit.
+    pub is_new: bool,
 }
 
 /// The reason stored when enough flags hid a post pending review.
@@ -298,6 +300,7 @@ impl PostItem {
                 && matches!(status, PostStatus::Hidden | PostStatus::Rejected),
             contest_error: None,
             contest_note: String::new(),
+            is_new: false,
             editable: view.mine
                 && matches!(
                     status,

@@ -216,6 +216,17 @@ fn rows() -> Vec<Row> {
         row(M::GET, "/me/profile", "/me/profile", [401, 200, 200, 403, 403, 403, 200, 403, 403, 403]),
         row(M::PUT, "/me/profile", "/me/profile", [401, 200, 200, 403, 403, 403, 200, 403, 403, 403])
             .body(|_| json!({"consent": false})),
+        // Notifications: a panelist's own address (a malformed one is 422 and stores
+        // nothing; removing none is harmless); the links need no session and refuse a
+        // token that is not signed.
+        row(M::GET, "/me/notifications", "/me/notifications", [401, 200, 200, 403, 403, 403, 200, 403, 403, 403]),
+        row(M::PUT, "/me/notifications", "/me/notifications", [401, 422, 422, 403, 403, 403, 422, 403, 403, 403])
+            .body(|_| json!({"email": "geen-adres", "kinds": [], "frequency": "direct"})),
+        row(M::DELETE, "/me/notifications", "/me/notifications", [401, 204, 204, 403, 403, 403, 204, 403, 403, 403]),
+        row(M::POST, "/notifications/confirm", "/notifications/confirm", [422, 422, 422, 422, 422, 422, 422, 422, 422, 422])
+            .body(|_| json!({"token": "bm9nIGVlbg.dmFsc2U"})),
+        row(M::POST, "/notifications/unsubscribe", "/notifications/unsubscribe", [422, 422, 422, 422, 422, 422, 422, 422, 422, 422])
+            .body(|_| json!({"token": "bm9nIGVlbg.dmFsc2U"})),
         // Cases. Panelists' lists ignore the municipality filter.
         row(M::GET, "/cases", "/cases", [401, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row(M::GET, "/cases", "/cases?municipality={muni}", [401, 200, 200, 200, 200, 200, 200, 404, 404, 404]),
@@ -266,6 +277,10 @@ fn rows() -> Vec<Row> {
             .body(|_| json!({"days": 30})),
         row(M::GET, "/cases/{id}/pool", "/cases/{case_d}/pool", [401, 404, 404, 403, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/pool", "/cases/{case_a}/pool", [401, 403, 404, 403, 403, 200, 404, 404, 404, 404]),
+        // Announcements to a case's panel and its outbox: the municipality's admins.
+        row(M::POST, "/cases/{id}/announcements", "/cases/{case_a}/announcements", [401, 403, 404, 403, 403, 201, 404, 404, 404, 404])
+            .body(|_| json!({"kind": "herinnering"})),
+        row(M::GET, "/cases/{id}/outbox", "/cases/{case_a}/outbox", [401, 403, 404, 403, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/municipalities/{municipality}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
         row(M::PUT, "/municipalities/{municipality}/population", "/municipalities/{muni}/population", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404])
             .body(|_| json!([{"feature": "age_band", "value": "18-34", "share": 1.0}])),

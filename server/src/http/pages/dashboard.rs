@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             get(response_page).post(save_response),
         )
         .route("/beheer/casus/{id}/citaten", post(save_quotes))
+        .route("/beheer/casus/{id}/melding", post(announce))
 }
 
 /// The heading facts of a case, as every page here shows them.
@@ -617,6 +618,10 @@ struct ResponsePage {
     quotes_error: Option<String>,
     flash: Option<String>,
     candidates: Vec<CandidateView>,
+    /// The outbox of this case and the announcement form (admins).
+    mail: Option<crate::service::notifications::OutboxCounts>,
+    mail_counts: String,
+    announcements: Vec<(&'static str, String)>,
 }
 
 /// `?ok=KEY` shows a confirmation.
@@ -624,6 +629,9 @@ struct ResponsePage {
 pub struct FlashQuery {
     #[serde(default)]
     ok: Option<String>,
+    /// How many messages an announcement queued.
+    #[serde(default)]
+    n: Option<usize>,
 }
 
 /// A failed form on the response page: which one, the message, and the typed text.
@@ -662,9 +670,34 @@ async fn render_response(
             Some(message),
         ),
     };
+    let mail = if choices.may_respond {
+        match state.service.outbox_counts(&auth.actor, id).await {
+            Ok(c) => Some(c),
+            Err(e) => return v.fail(e),
+        }
+    } else {
+        None
+    };
+    let mail_counts = mail
+        .as_ref()
+        .map(|m| {
+            v.t.t("notify.staff.counts")
+                .replace("{pending}", &m.pending.to_string())
+                .replace("{sent}", &m.sent.to_string())
+                .replace("{failed}", &m.failed.to_string())
+                .replace("{bounced}", &m.bounced.to_string())
+        })
+        .unwrap_or_default();
     let page = ResponsePage {
         t: v.t,
         c: v.chrome("staff"),
+        mail,
+        mail_counts,
+        announcements: super::choices(
+            crate::domain::AnnouncementKind::ALL,
+            crate::domain::AnnouncementKind::as_str,
+            "notify.staff.kind",
+        ),
         head: CaseHead::of(&choices.case),
         may_respond: choices.may_respond,
         response,
@@ -700,10 +733,12 @@ pub async fn response_page(
     Path(id): Path<i64>,
     Query(q): Query<FlashQuery>,
 ) -> Response {
-    let flash =
-        q.ok.as_deref()
+    let flash = match (q.ok.as_deref(), q.n) {
+        (Some("announced"), Some(n)) => Some(v.t.n("notify.staff.queued", n)),
+        (ok, _) => ok
             .filter(|k| matches!(*k, "response" | "quotes"))
-            .map(|k| v.t.of("analysis.response.flash", k));
+            .map(|k| v.t.of("analysis.response.flash", k)),
+    };
     render_response(&state, &v, id, flash, Failed::None, StatusCode::OK).await
 }
 
@@ -790,6 +825,35 @@ pub async fn save_quotes(
             let message = v.t.error(e.code(), &e.message());
             render_response(&state, &v, id, None, Failed::Quotes(message), status).await
         }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// The announcement form.
+#[derive(Deserialize)]
+pub struct AnnounceForm {
+    #[serde(default)]
+    kind: String,
+}
+
+/// `POST /beheer/casus/{id}/melding`: e-mails a fixed announcement to the case's panel
+/// (admins), audited.
+pub async fn announce(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<AnnounceForm>,
+) -> Response {
+    let auth = match is_staff_reader(&v) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let ctx = AuditContext::new(&auth.actor, v.ip);
+    let input = crate::service::notifications::AnnouncementInput { kind: form.kind };
+    match state.service.announce(&auth.actor, id, input, &ctx).await {
+        Ok(a) => see_other(&format!(
+            "/beheer/casus/{id}/reactie?ok=announced&n={}#melding",
+            a.queued
+        )),
         Err(e) => v.fail(e),
     }
 }

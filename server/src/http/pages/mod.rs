@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod draw;
 pub mod letters;
 pub mod moderation;
+pub mod notifications;
 pub mod panel;
 pub mod staff;
 
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(draw::routes())
         .merge(dashboard::routes())
         .merge(letters::routes())
+        .merge(notifications::routes())
 }
 
 /// The frame around every page: who is signed in, what they may reach, the CSRF token
@@ -411,7 +413,10 @@ pub async fn home(State(state): State<AppState>, v: Viewer) -> Response {
 }
 
 fn signed_in(state: &AppState, jar: CookieJar, login: Login, to: &str) -> Response {
-    let ttl = state.service.settings.session_ttl.num_seconds();
+    // The cookie lives as long as the session (30 days when remembered).
+    let ttl = (login.view.expires_at - state.service.now())
+        .num_seconds()
+        .max(0);
     (
         jar.add(crate::http::routes::auth::session_cookie(
             state,
@@ -428,6 +433,9 @@ fn signed_in(state: &AppState, jar: CookieJar, login: Login, to: &str) -> Respon
 pub struct CodeForm {
     #[serde(default)]
     code: String,
+    /// "Remember me on this device" (ticked: any value).
+    #[serde(default)]
+    remember: Option<String>,
 }
 
 /// `POST /inloggen/code`: a panelist logs in with the code from their letter.
@@ -436,7 +444,11 @@ pub async fn login_code(
     jar: CookieJar,
     PublicForm { viewer: v, form }: PublicForm<CodeForm>,
 ) -> Response {
-    match state.service.login_panelist(&form.code, v.ip).await {
+    match state
+        .service
+        .login_panelist_on_device(&form.code, v.ip, form.remember.is_some())
+        .await
+    {
         Ok(login) => signed_in(&state, jar, login, "/"),
         Err(e) => {
             let status = crate::http::error::status_of(&e);

@@ -62,6 +62,8 @@ struct CaseCard {
     link: bool,
     /// The reader's own posts here that others cannot read, as notices.
     notices: Vec<String>,
+    /// What is new or done here since the last visit: (style word, text).
+    marks: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -110,6 +112,7 @@ fn card(t: &Tr, c: CaseSummary) -> CaseCard {
         outcome_key: format!("outcome.{}", c.outcome.as_str()),
         when: when.unwrap_or_default(),
         notices: Vec::new(),
+        marks: Vec::new(),
     }
 }
 
@@ -153,7 +156,30 @@ pub async fn my_cases(state: &AppState, v: &Viewer) -> Response {
         Ok(u) => u,
         Err(e) => return v.fail(e),
     };
+    let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
+    let marks = match state.service.my_case_marks(&auth.actor, &ids).await {
+        Ok(m) => m,
+        Err(e) => return v.fail(e),
+    };
     for c in list {
+        let mut card_marks = Vec::new();
+        if let Some(m) = marks.get(&c.id) {
+            if m.new {
+                card_marks.push(("new", v.t.t("mycases.mark_new").to_owned()));
+            }
+            if m.new_posts > 0 {
+                card_marks.push(("new", v.t.n("mycases.mark_new_posts", m.new_posts)));
+            }
+            if m.closing_soon {
+                card_marks.push(("soon", v.t.t("mycases.mark_closing_soon").to_owned()));
+            }
+            if m.verdict_given {
+                card_marks.push(("done", v.t.t("mycases.mark_verdict_given").to_owned()));
+            }
+            if m.responded {
+                card_marks.push(("done", v.t.t("mycases.mark_responded").to_owned()));
+            }
+        }
         let mut notices = Vec::new();
         if let Some(u) = unseen.get(&c.id) {
             if u.held > 0 {
@@ -170,6 +196,7 @@ pub async fn my_cases(state: &AppState, v: &Viewer) -> Response {
         };
         let mut card = card(&v.t, c);
         card.notices = notices;
+        card.marks = card_marks;
         groups[i].cases.push(card);
     }
     render(&MyCasesPage {
@@ -334,6 +361,9 @@ struct CasePage {
     idem: String,
     errors: ErrorSummary,
     moderate: bool,
+    /// Posts by others since the reader's last visit, and the first of them.
+    new_count: usize,
+    first_new: Option<i64>,
 }
 
 /// `?na=CURSOR` pages the thread; `?ok=KEY` shows a confirmation.
@@ -418,6 +448,15 @@ async fn render_case(
         ..
     } = failed;
     let mut posts = PostItem::list(&v.t, thread.posts, !is_panelist);
+    // Posts by others since the reader's last visit are marked (not on a first visit,
+    // when everything is new).
+    let since = match state.service.last_visit(actor, id).await {
+        Ok(s) => s,
+        Err(e) => return v.fail(e),
+    };
+    mark_new(&mut posts, since);
+    let new_count = posts.iter().filter(|p| p.is_new).count();
+    let first_new = posts.iter().find(|p| p.is_new).map(|p| p.view.id);
     if let Some(r) = reply
         && let Some(p) = posts.iter_mut().find(|p| p.view.id == r.parent_id)
     {
@@ -485,8 +524,19 @@ async fn render_case(
         errors,
         moderate: super::moderates(actor, &case.municipality),
         case,
+        new_count,
+        first_new,
     };
     (status, render(&page)).into_response()
+}
+
+/// Marks the posts by others written after `since`.
+fn mark_new(posts: &mut [PostItem], since: Option<chrono::DateTime<chrono::Utc>>) {
+    if let Some(since) = since {
+        for p in posts.iter_mut() {
+            p.is_new = !p.view.mine && p.view.created_at > since;
+        }
+    }
 }
 
 /// `GET /casus/{id}`: a case with its thread.
@@ -496,7 +546,15 @@ pub async fn case_page(
     Path(id): Path<i64>,
     Query(query): Query<CaseQuery>,
 ) -> Response {
-    render_case(&state, &v, id, query, Failed::default(), StatusCode::OK).await
+    let page = render_case(&state, &v, id, query, Failed::default(), StatusCode::OK).await;
+    // The visit counts once the page was served: the next one marks what came after.
+    if page.status() == StatusCode::OK
+        && let Some(auth) = &v.auth
+        && let Err(e) = state.service.record_visit(&auth.actor, id).await
+    {
+        tracing::warn!(case.id = id, error = %e, "visit not recorded");
+    }
+    page
 }
 
 /// The verdict form.
@@ -706,13 +764,20 @@ pub async fn posts_fragment(
     }
     let is_panelist = matches!(actor, Actor::Panelist(_));
     let now = state.service.now();
+    // Posts that arrive live came after the page was loaded: new since the last visit.
+    let since = match state.service.last_visit(actor, id).await {
+        Ok(s) => s,
+        Err(e) => return v.fail(e),
+    };
+    let mut posts: Vec<PostItem> = views
+        .into_iter()
+        .map(|p| PostItem::new(&v.t, p, None, !is_panelist))
+        .collect();
+    mark_new(&mut posts, since);
     let page = PostsFragment {
         t: v.t,
         c: v.chrome("panel"),
-        posts: views
-            .into_iter()
-            .map(|p| PostItem::new(&v.t, p, None, !is_panelist))
-            .collect(),
+        posts,
         interactive: is_panelist,
         can_write: is_panelist
             && case.status == CaseStatus::Open

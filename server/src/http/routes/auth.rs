@@ -19,10 +19,14 @@ use crate::service::profile::{ProfileInput, ProfileView};
 /// A panelist's login.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(examples(json!({"code": "K7QM-3XRT-9PWA-H"})))]
+#[schema(examples(json!({"code": "K7QM-3XRT-9PWA-H", "remember": false})))]
 pub struct InviteLogin {
     /// The code from the letter (spaces and dashes are ignored).
     pub code: String,
+    /// "Remember me on this device": the session lives 30 days from its last use
+    /// instead of the usual time. Only for panelists, on their own device.
+    #[serde(default)]
+    pub remember: bool,
 }
 
 /// A staff login.
@@ -53,7 +57,10 @@ fn time_duration(secs: i64) -> cookie::time::Duration {
 }
 
 fn logged_in(state: &AppState, jar: CookieJar, login: Login) -> Response {
-    let ttl = state.service.settings.session_ttl.num_seconds();
+    // The cookie lives as long as the session (30 days when remembered).
+    let ttl = (login.view.expires_at - state.service.now())
+        .num_seconds()
+        .max(0);
     let jar = jar.add(session_cookie(state, login.token, ttl));
     (jar, axum::Json(login.view)).into_response()
 }
@@ -67,7 +74,10 @@ pub async fn login_invite(
     jar: CookieJar,
     Json(body): Json<InviteLogin>,
 ) -> Result<Response, ApiError> {
-    let login = state.service.login_panelist(&body.code, ip).await?;
+    let login = state
+        .service
+        .login_panelist_on_device(&body.code, ip, body.remember)
+        .await?;
     Ok(logged_in(&state, jar, login))
 }
 

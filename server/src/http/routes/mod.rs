@@ -8,6 +8,7 @@ pub mod health;
 pub mod invitations;
 pub mod moderation;
 pub mod municipalities;
+pub mod notifications;
 pub mod posts;
 
 use axum::Router;
@@ -44,6 +45,19 @@ pub fn api_routes() -> Router<AppState> {
         .route("/auth/session", get(auth::session))
         .route("/auth/password", post(auth::change_password))
         .route("/me/profile", get(auth::profile).put(auth::set_profile))
+        .route(
+            "/me/notifications",
+            get(notifications::settings)
+                .put(notifications::set_settings)
+                .delete(notifications::remove),
+        )
+        .route("/notifications/confirm", post(notifications::confirm))
+        .route(
+            "/notifications/unsubscribe",
+            post(notifications::unsubscribe),
+        )
+        .route("/cases/{id}/announcements", post(notifications::announce))
+        .route("/cases/{id}/outbox", get(notifications::outbox))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get).patch(cases::update))
         .route("/cases/{id}/schedule", post(cases::schedule))

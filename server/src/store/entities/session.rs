@@ -17,6 +17,7 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub origin: Option<String>,
+    pub remembered: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
