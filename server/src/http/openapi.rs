@@ -20,7 +20,9 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
 use super::error::{ApiError, ErrorBody};
-use super::routes::{auth, cases, draws, health, invitations, moderation, municipalities, posts};
+use super::routes::{
+    auth, cases, draws, health, invitations, moderation, municipalities, posts, privacy, retention,
+};
 use crate::domain::{
     AgeBand, CaseStatus, CheckOutcome, ClosedSet, ExportFormat, FlagReason, LegalDomain, ModAction,
     ModerationMode, Outcome, PostStatus, QueueKind, Role, SessionKind, Verdict, WeighingValue,
@@ -68,6 +70,8 @@ use crate::service::draws::DrawFeature;
         invitations::invitation, invitations::revoke, invitations::replace,
         invitations::letter, invitations::set_letter,
         municipalities::contact, municipalities::set_contact,
+        privacy::own_data, privacy::leave, privacy::leave_on_request,
+        retention::settings, retention::set_settings, retention::plan, retention::run,
     ),
     components(schemas(ErrorBody)),
     tags(
@@ -80,6 +84,7 @@ use crate::service::draws::DrawFeature;
         (name = "live", description = "The WebSocket for live updates"),
         (name = "operations", description = "Health, readiness, metrics and this description"),
         (name = "municipalities", description = "What a municipality tells its residents"),
+        (name = "privacy", description = "A resident's own data, leaving the panel, and retention"),
     )
 )]
 pub struct ApiDoc;
@@ -133,6 +138,7 @@ pub fn closed_sets() -> Vec<PublishedSet> {
         set::<QueueKind>(),
         set::<ExportFormat>(),
         set::<CheckOutcome>(),
+        set::<crate::domain::PostsOnLeaving>(),
         set::<DrawFeature>(),
         set::<crate::service::invitations::BatchKind>(),
         set::<super::routes::invitations::LettersFormat>(),

@@ -80,21 +80,23 @@ fn load(sources: &[&str]) -> Catalog {
     out
 }
 
-const NL_SOURCES: [&str; 6] = [
+const NL_SOURCES: [&str; 7] = [
     include_str!("../../../web/i18n/nl.toml"),
     include_str!("../../../web/i18n/nl-moderatie.toml"),
     include_str!("../../../web/i18n/nl-beheer.toml"),
     include_str!("../../../web/i18n/nl-analyse.toml"),
     include_str!("../../../web/i18n/nl-loting.toml"),
     include_str!("../../../web/i18n/nl-brieven.toml"),
+    include_str!("../../../web/i18n/nl-gegevens.toml"),
 ];
-const EN_SOURCES: [&str; 6] = [
+const EN_SOURCES: [&str; 7] = [
     include_str!("../../../web/i18n/en.toml"),
     include_str!("../../../web/i18n/en-moderatie.toml"),
     include_str!("../../../web/i18n/en-beheer.toml"),
     include_str!("../../../web/i18n/en-analyse.toml"),
     include_str!("../../../web/i18n/en-loting.toml"),
     include_str!("../../../web/i18n/en-brieven.toml"),
+    include_str!("../../../web/i18n/en-gegevens.toml"),
 ];
 
 static NL: LazyLock<Catalog> = LazyLock::new(|| load(&NL_SOURCES));

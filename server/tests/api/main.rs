@@ -24,6 +24,7 @@ mod metrics;
 mod moderation;
 mod multinode;
 mod posts;
+mod privacy;
 mod profile;
 mod realtime;
 mod report;

@@ -12,6 +12,7 @@ pub mod draw;
 pub mod letters;
 pub mod moderation;
 pub mod panel;
+pub mod privacy;
 pub mod staff;
 
 use askama::Template;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(draw::routes())
         .merge(dashboard::routes())
         .merge(letters::routes())
+        .merge(privacy::routes())
 }
 
 /// The frame around every page: who is signed in, what they may reach, the CSRF token

@@ -9,6 +9,8 @@ pub mod invitations;
 pub mod moderation;
 pub mod municipalities;
 pub mod posts;
+pub mod privacy;
+pub mod retention;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -44,6 +46,8 @@ pub fn api_routes() -> Router<AppState> {
         .route("/auth/session", get(auth::session))
         .route("/auth/password", post(auth::change_password))
         .route("/me/profile", get(auth::profile).put(auth::set_profile))
+        .route("/me/data", get(privacy::own_data))
+        .route("/me/leave", post(privacy::leave))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get).patch(cases::update))
         .route("/cases/{id}/schedule", post(cases::schedule))
@@ -119,6 +123,22 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/municipalities/{municipality}/invitations/{number}/replace",
             post(invitations::replace),
+        )
+        .route(
+            "/municipalities/{municipality}/invitations/{number}/leave",
+            post(privacy::leave_on_request),
+        )
+        .route(
+            "/municipalities/{municipality}/retention",
+            get(retention::settings).put(retention::set_settings),
+        )
+        .route(
+            "/municipalities/{municipality}/retention/plan",
+            get(retention::plan),
+        )
+        .route(
+            "/municipalities/{municipality}/retention/run",
+            post(retention::run),
         )
         .route(
             "/municipalities/{municipality}/contact",
