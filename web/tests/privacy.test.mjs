@@ -32,7 +32,7 @@ test('a resident sees everything kept about them and can download it', async (t)
   await page.goto(`${app.server.url}/privacy`);
   await page.getByRole('link', { name: 'Bekijk en download wat wij van u bewaren' }).click();
   await page.getByRole('heading', { level: 1, name: 'Mijn gegevens' }).waitFor();
-  await page.getByRole('heading', { level: 2, name: 'Uw berichten' }).waitFor();
+  await page.getByRole('heading', { level: 2, name: 'Uw berichten', exact: true }).waitFor();
   await checkBoth(page, 'own data');
   await screenshot(page, 'mijn-gegevens');
   const [download] = await Promise.all([
