@@ -672,6 +672,17 @@ async fn closed_case_under_retention(app: &TestApp) -> (crate::helpers::Tenant, 
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["unlink_after_months"], 0);
+    // Settings are an object: an array with their values in order is no settings.
+    let (status, refused) = admin
+        .put(
+            "/api/v1/municipalities/utrecht/retention",
+            json!([null, null]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(code(&refused), "invalid_body");
+    let (_, kept) = admin.get("/api/v1/municipalities/utrecht/retention").await;
+    assert_eq!(kept, body, "a refused body changes nothing");
     (t, case, post)
 }
 
