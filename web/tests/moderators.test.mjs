@@ -11,6 +11,7 @@ import {
   loginPanelist,
   loginStaff,
   openCase,
+  screenshot,
   useServerAndBrowser,
 } from './harness.mjs';
 
@@ -100,4 +101,49 @@ test('a post hidden by flags says so, a suspended author reads why, and the queu
   await author.goto(`${app.server.url}/`);
   await author.getByText('Reden: Herhaaldelijk kwetsende opmerkingen over ouders.').waitFor();
   await checkBoth(author, 'my cases while suspended');
+});
+
+test('a moderator hides an insult nobody flagged, from the watch page', async (t) => {
+  const author = await loginPanelist(await app.context(t), app.server.url, utrecht('4'));
+  await openCase(author, RESPITE);
+  const created = await api(author, 'POST', '/api/v1/cases/3/posts', {
+    verdict: 'eens',
+    body: 'Wie daar anders over denkt, heeft gewoon geen hersens in zijn hoofd.',
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.status, 'visible', 'the automatic checks let it through');
+  const id = created.body.id;
+
+  // Nobody flags it. The moderator sees it on the watch page and moderates it there.
+  const moderator = await loginStaff(await app.context(t), app.server.url, 'moderator@utrecht.demo');
+  await moderator.goto(`${app.server.url}/beheer/casus/3`);
+  await moderator.locator(`#bericht-${id}`).getByRole('link', { name: /Modereren/ }).click();
+  await moderator.getByRole('heading', { level: 1, name: 'Bericht modereren' }).waitFor();
+  await moderator.locator('.mod-body').getByText('heeft gewoon geen hersens in zijn hoofd').waitFor();
+  await checkBoth(moderator, 'moderation card of an unflagged post');
+
+  const card = moderator.locator(`#item-${id}`);
+  await card.getByText('Verbergen…').click();
+  await card.locator('.mod-dialog-hide').getByLabel('Beledigend').check();
+  await card.getByRole('button', { name: 'Bericht verbergen' }).click();
+  await moderator.getByText('Het bericht is verborgen.').waitFor();
+  // A hidden post is not offered "Verbergen" again, but keeping it hidden with a reason.
+  await card.getByText('Verborgen houden, met uw reden…').waitFor();
+  assert.equal(await card.getByText('Verbergen…', { exact: true }).count(), 0);
+  await checkBoth(moderator, 'moderation card after hiding');
+  await screenshot(moderator, 'moderation-card');
+  // Back to where the moderator came from.
+  await moderator.getByRole('link', { name: 'Terug naar de discussie' }).click();
+  await moderator.locator(`#bericht-${id}`).getByText('Verborgen voor panelleden', { exact: false }).waitFor();
+
+  // Other panelists read that a moderator hid it, not the text.
+  const reader = await loginPanelist(await app.context(t), app.server.url, utrecht('5'));
+  await openCase(reader, RESPITE);
+  await reader.locator(`#bericht-${id}`).getByText('verborgen door een moderator', { exact: false }).waitFor();
+  assert.equal(await reader.getByText('geen hersens in zijn hoofd').count(), 0);
+
+  // A panelist gets no moderation link and no card.
+  assert.equal(await reader.getByRole('link', { name: /Modereren/ }).count(), 0);
+  const res = await reader.goto(`${app.server.url}/moderatie/bericht/${id}`);
+  assert.equal(res.status(), 403);
 });

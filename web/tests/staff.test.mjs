@@ -54,8 +54,25 @@ test('an admin writes, previews and opens a case, and panelists see it', async (
 
   await admin.locator('#opslaan').click();
   await admin.getByText('De casus is opgeslagen als concept.').waitFor();
-  await admin.getByRole('button', { name: 'Nu openen' }).click();
+  // Opening asks first, and says what it means.
+  await admin.getByText('Nu openen', { exact: true }).click();
+  await admin.getByText('De casus wordt meteen zichtbaar voor de panels').waitFor();
+  await checkA11y(admin, 'case editor asking to confirm opening');
+  await admin.getByRole('button', { name: 'Ja, open de casus nu' }).click();
   await admin.getByText('De casus is nu open voor de panels.').waitFor();
+  assert.equal(await admin.getByRole('button', { name: 'Ja, open de casus nu' }).count(), 0);
+
+  // The closing time of an open case can be moved, not into the past.
+  await admin.locator('#sluittijd').fill('2020-05-01T17:00');
+  await admin.locator('#sluittijd-opslaan').click();
+  await admin.locator('#sluittijd-fout').getByText('De sluitingstijd moet in de toekomst liggen.').waitFor();
+  assert.equal(await admin.locator('#sluittijd').inputValue(), '2020-05-01T17:00', 'what was typed stays');
+  await checkA11y(admin, 'case editor with a refused closing time');
+  await admin.locator('#sluittijd').fill('2099-05-01T17:00');
+  await admin.locator('#sluittijd-opslaan').click();
+  await admin.getByText('De sluitingstijd is opgeslagen.').waitFor();
+  await admin.locator('#sluit-op').getByText('2099').waitFor();
+  assert.equal(await admin.locator('#sluittijd').inputValue(), '2099-05-01T17:00', 'the field shows the stored time');
   // The refused save above answered 422, as it should; nothing else may fail.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
 

@@ -56,7 +56,7 @@ use crate::service::draws::DrawFeature;
         auth::login_invite, auth::login_staff, auth::logout, auth::session,
         auth::profile, auth::set_profile, auth::change_password,
         cases::list, cases::create, cases::get, cases::update, cases::schedule, cases::open,
-        cases::close, cases::events, cases::export, cases::export_head, cases::analysis,
+        cases::close, cases::move_closing, cases::events, cases::export, cases::export_head, cases::analysis,
         cases::outcome,
         posts::thread, posts::create, posts::get, posts::edit, posts::withdraw, posts::weigh,
         posts::flag, posts::contest, posts::revisions, posts::check,

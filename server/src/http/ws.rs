@@ -534,13 +534,13 @@ impl Connection {
                 if let Flow::Close(reason) = self.recheck_access().await {
                     return Flow::Close(reason);
                 }
-                match self
+                let sees_verdicts = match self
                     .hub
                     .service()
                     .authorize_follow(&self.auth.actor, case_id)
                     .await
                 {
-                    Ok(_) => {}
+                    Ok(follow) => follow.sees_verdicts,
                     Err(Error::NotFound { .. } | Error::Forbidden { .. }) => {
                         return self
                             .send(
@@ -554,7 +554,7 @@ impl Connection {
                             .await;
                     }
                     Err(e) => return self.send(socket, failure_frame(&e, &topic)).await,
-                }
+                };
                 if self.topics.remove(&case_id) {
                     self.hub.leave(case_id, self.conn_id);
                 }
@@ -568,6 +568,7 @@ impl Connection {
                     Member {
                         conn_id: self.conn_id,
                         reader,
+                        sees_verdicts,
                         person,
                         outbox: self.outbox_tx.clone(),
                         control: self.control.clone(),

@@ -64,6 +64,9 @@ pub struct Member {
     pub conn_id: u64,
     /// Who reads.
     pub reader: Reader,
+    /// Whether the reader sees the verdicts of others' reactions (as checked at
+    /// subscription; the room keeps it right as the reader's own reaction comes and goes).
+    pub sees_verdicts: bool,
     /// Identity for presence: `(is_staff, id)`.
     pub person: (bool, i64),
     /// The connection's outbox.

@@ -25,6 +25,7 @@ struct RoomEvent {
     seq: i64,
     full: Utf8Bytes,
     restricted: Option<Utf8Bytes>,
+    no_verdict: Option<Utf8Bytes>,
     access: Access,
 }
 
@@ -34,14 +35,18 @@ impl RoomEvent {
             seq: e.seq,
             full: Utf8Bytes::from(e.full),
             restricted: e.restricted.map(Utf8Bytes::from),
+            no_verdict: e.no_verdict.map(Utf8Bytes::from),
             access: e.access,
         }
     }
 
-    /// The frame a reader gets.
-    fn for_reader(&self, reader: Reader) -> &Utf8Bytes {
-        match &self.restricted {
-            Some(r) if !self.access.full_for(reader) => r,
+    /// The frame a reader gets (`sees_verdicts`: whether they read others' verdicts).
+    fn for_reader(&self, reader: Reader, sees_verdicts: bool) -> &Utf8Bytes {
+        match (&self.restricted, &self.no_verdict) {
+            (Some(r), _) if !self.access.full_for(reader) => r,
+            (_, Some(n)) if !sees_verdicts && reader != Reader::Panelist(self.access.author_id) => {
+                n
+            }
             _ => &self.full,
         }
     }
@@ -148,15 +153,16 @@ impl Room {
             if event.seq <= j.pos {
                 continue;
             }
-            if j.member
-                .outbox
-                .try_send(event.for_reader(j.member.reader).clone())
+            let m = &mut j.member;
+            if m.outbox
+                .try_send(event.for_reader(m.reader, m.sees_verdicts).clone())
                 .is_err()
             {
-                j.member.control.mark_lagging();
+                m.control.mark_lagging();
                 dropped = true;
                 continue;
             }
+            m.sees_verdicts = event.access.sees_verdicts_after(m.reader, m.sees_verdicts);
             j.pos = event.seq;
             sent += 1;
         }
@@ -242,7 +248,7 @@ impl Room {
                 let e = RoomEvent::from_live(live);
                 if member
                     .outbox
-                    .try_send(e.for_reader(member.reader).clone())
+                    .try_send(e.for_reader(member.reader, member.sees_verdicts).clone())
                     .is_err()
                 {
                     return false;

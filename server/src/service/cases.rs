@@ -312,6 +312,16 @@ pub struct Schedule {
     pub confirm_findings: bool,
 }
 
+/// A new closing time for an open case.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"closes_at": "2030-03-23T17:00:00Z"})))]
+pub struct Closing {
+    /// Closing time (in the future), or `null` to keep the case open until it is closed
+    /// by hand.
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
 fn plain_frame(frame: &mut [FrameItem]) {
     for f in frame {
         make_line_breaks_plain(&mut f.title);
@@ -1355,6 +1365,65 @@ impl Service {
                 "Alleen een geopende casus kan worden gesloten.",
             ));
         }
+        self.get_case(actor, id).await
+    }
+
+    /// Moves the closing time of an open case (admins): later when the discussion needs
+    /// more time, earlier, or none. Refused once the case has closed.
+    pub async fn move_closing(
+        &self,
+        actor: &Actor,
+        id: i64,
+        closing: Closing,
+        audit_ctx: &AuditContext,
+    ) -> Result<CaseView> {
+        let case = self.admin_case(actor, id).await?;
+        let now = self.now();
+        if closing.closes_at.is_some_and(|c| c <= now) {
+            return Err(Error::invalid(
+                "invalid_schedule",
+                "De sluitingstijd moet in de toekomst liggen. Wilt u de casus nu sluiten? \
+                 Gebruik dan \"Nu sluiten\".",
+            ));
+        }
+        let not_open = || {
+            Error::conflict(
+                "case_not_open",
+                "Alleen bij een geopende casus kan de sluitingstijd worden verschoven.",
+            )
+        };
+        if case.status != CaseStatus::Open.as_str() {
+            return Err(not_open());
+        }
+        let tx = self.store.begin_write().await?;
+        // Only while still open: a case that closed meanwhile stays closed.
+        if !cases::transition_status(
+            &*tx,
+            id,
+            &["open"],
+            "open",
+            None,
+            Some(closing.closes_at),
+            None,
+            now,
+        )
+        .await?
+        {
+            return Err(not_open());
+        }
+        audit::append(
+            &*tx,
+            audit_ctx.entry(
+                Some(case.municipality_id),
+                "case.move_closing",
+                "case",
+                id.to_string(),
+                serde_json::json!({"from": case.closes_at, "to": closing.closes_at}),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         self.get_case(actor, id).await
     }
 

@@ -2,6 +2,8 @@
 //! event rendered from the post *as it is now* into at most two wire texts — the full
 //! one, and for posts that not everyone may read, a placeholder without text or verdict.
 //! Which reader gets which is [`policy::may_read_post_text`], the rule every door uses.
+//! In a case that hides the tally until one's own verdict, a visible reaction gets a
+//! third text without its verdict, for panelists who gave none ([`policy::sees_verdicts`]).
 //! Rendered events are sent once and never kept: a resume renders anew.
 
 use std::collections::HashMap;
@@ -71,7 +73,10 @@ pub struct LiveEvent {
     /// For a post not everyone may read: the message for the others, without text and
     /// verdict. `None` when every reader gets `full`.
     pub restricted: Option<String>,
-    /// Who gets which of the two.
+    /// For a visible reaction in a case that hides verdicts until one's own: the message
+    /// for panelists who gave no verdict yet, without the verdict.
+    pub no_verdict: Option<String>,
+    /// Who gets which of the texts.
     pub access: Access,
     /// When the change was committed (for the delivery-lag metric).
     pub at: chrono::DateTime<chrono::Utc>,
@@ -85,6 +90,9 @@ pub struct Access {
     pub status: Option<String>,
     /// The post's author.
     pub author_id: i64,
+    /// Whether the post is a reaction (a verdict with its argument), which changes
+    /// whether its author sees the verdicts of others.
+    pub reaction: bool,
 }
 
 impl Access {
@@ -93,6 +101,18 @@ impl Access {
         match &self.status {
             None => true,
             Some(status) => policy::may_read_post_text(reader, status, self.author_id),
+        }
+    }
+
+    /// After this event: whether `reader` (who saw verdicts: `sees`) sees the verdicts
+    /// of others in the case — changed only by the reader's own reaction (given, or
+    /// withdrawn), as [`policy::sees_verdicts`] counts it.
+    pub fn sees_verdicts_after(&self, reader: Reader, sees: bool) -> bool {
+        match (reader, &self.status) {
+            (Reader::Panelist(id), Some(status)) if self.reaction && id == self.author_id => {
+                status != PostStatus::Withdrawn.as_str()
+            }
+            _ => sees,
         }
     }
 }
@@ -108,13 +128,37 @@ pub struct LogHead {
     pub epoch: String,
 }
 
+/// What a follower may read of a case, as checked when they subscribe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Follow {
+    /// The log's head.
+    pub head: LogHead,
+    /// Whether the follower sees the verdicts of others' reactions now
+    /// ([`policy::sees_verdicts`]; staff always).
+    pub sees_verdicts: bool,
+}
+
 impl Service {
-    /// Checks that the actor may follow the case live; returns the log's head.
-    pub async fn authorize_follow(&self, actor: &Actor, case_id: i64) -> Result<LogHead> {
+    /// Checks that the actor may follow the case live; returns the log's head and
+    /// whether the actor sees others' verdicts.
+    pub async fn authorize_follow(&self, actor: &Actor, case_id: i64) -> Result<Follow> {
         let case = self.visible_case(actor, case_id).await?;
-        Ok(LogHead {
-            seq: case.event_seq,
-            epoch: case.event_epoch,
+        let sees_verdicts = match actor {
+            Actor::Staff(_) => true,
+            // Only a case that hides verdicts needs to know whether one reacted.
+            Actor::Panelist(p) => {
+                policy::sees_verdicts(&case, false)
+                    || posts::reaction_of(self.store.db(), case.id, p.id)
+                        .await?
+                        .is_some()
+            }
+        };
+        Ok(Follow {
+            head: LogHead {
+                seq: case.event_seq,
+                epoch: case.event_epoch,
+            },
+            sees_verdicts,
         })
     }
 
@@ -151,15 +195,29 @@ impl Service {
         let names = crate::store::names::display_names(db, &authors).await?;
         let counts = posts::weighing_counts(db, &post_ids).await?;
         let by_id: HashMap<i64, &post::Model> = found.iter().map(|p| (p.id, p)).collect();
+        // Whether verdicts are held back from panelists who gave none: read only when the
+        // batch carries a reaction.
+        let gates_verdicts = if found.iter().any(is_reaction) {
+            cases::case_by_id(db, case_id)
+                .await?
+                .is_some_and(|c| !policy::sees_verdicts(&c, false))
+        } else {
+            false
+        };
         let topic = format!("case:{case_id}");
         let mut out = Vec::with_capacity(list.len());
         for e in list {
             let p = e.post_id.and_then(|id| by_id.get(&id).copied());
             let live = p.map(|p| live_post(p, &names, &counts));
-            out.push(render(&topic, &e, p, live)?);
+            out.push(render(&topic, &e, p, live, gates_verdicts)?);
         }
         Ok(out)
     }
+}
+
+/// A reaction: a top-level post with a verdict.
+fn is_reaction(p: &post::Model) -> bool {
+    p.parent_id.is_none() && p.verdict.is_some()
 }
 
 fn live_post(
@@ -189,6 +247,7 @@ fn render(
     e: &case_event::Model,
     p: Option<&post::Model>,
     live: Option<LivePost>,
+    gates_verdicts: bool,
 ) -> Result<LiveEvent> {
     let data: Option<serde_json::Value> = if e.kind.starts_with("post.") {
         None
@@ -217,22 +276,31 @@ fn render(
     let access = Access {
         status: p.filter(|_| live.is_some()).map(|p| p.status.clone()),
         author_id: p.map_or(0, |p| p.panelist_id),
+        reaction: p.is_some_and(is_reaction),
     };
     let open_to_all = p.is_none_or(policy::post_open_to_all);
-    let restricted = match (&live, open_to_all) {
+    let (restricted, no_verdict) = match (&live, open_to_all) {
         (Some(l), false) => {
             let mut hidden = l.clone();
             hidden.body = None;
             hidden.verdict = None;
-            Some(to_text(Some(&hidden))?)
+            (Some(to_text(Some(&hidden))?), None)
         }
-        _ => None,
+        // Readers without the full text get no verdict anyway; the others may need a
+        // text without it.
+        (Some(l), true) if gates_verdicts && l.verdict.is_some() => {
+            let mut no_verdict = l.clone();
+            no_verdict.verdict = None;
+            (None, Some(to_text(Some(&no_verdict))?))
+        }
+        _ => (None, None),
     };
     Ok(LiveEvent {
         seq: e.seq,
         full,
         access,
         restricted,
+        no_verdict,
         at: e.created_at,
     })
 }

@@ -239,6 +239,27 @@ impl Service {
         Ok((p, case.municipality_id, s))
     }
 
+    /// One post as a moderation card, queued or not, with its municipality's slug:
+    /// moderators act on any post of their municipality (an insult nobody flagged too).
+    pub async fn moderation_item(
+        &self,
+        actor: &Actor,
+        post_id: i64,
+    ) -> Result<(QueueItem, String)> {
+        let (p, municipality_id, _) = self.post_for_moderation(actor, post_id).await?;
+        let slug = people::municipality_by_id(self.store.db(), municipality_id)
+            .await?
+            .map(|m| m.slug)
+            .unwrap_or_default();
+        let item = self
+            .queue_items(actor, vec![p])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::not_found("post_not_found"))?;
+        Ok((item, slug))
+    }
+
     /// Queue sizes of a municipality.
     pub async fn queue_counts(&self, actor: &Actor, municipality: &str) -> Result<QueueCounts> {
         let (m, _) = self

@@ -1,7 +1,7 @@
 //! Cases: who sees which, admins writing, scheduling, opening and closing, tenancy.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::helpers::{TestApp, code, create_case};
@@ -14,6 +14,7 @@ both_engines!(
     invalid_case_input_is_refused_and_nothing_is_stored,
     draft_can_be_edited_until_opened,
     scheduled_case_opens_when_due,
+    an_open_case_closing_time_moves_and_the_case_closes_then,
     closed_case_accepts_no_writes,
     tallies_stay_hidden_until_own_verdict,
 );
@@ -259,6 +260,61 @@ async fn scheduled_case_opens_when_due(app: TestApp) {
     let (_, events) = p.get(&format!("/api/v1/cases/{id}/events")).await;
     assert_eq!(events["events"][0]["event"], "case.opened");
     assert_eq!(events["events"][0]["seq"], 1);
+}
+
+/// An admin moves the closing time of an open case: later, or none, never into the past;
+/// the case closes at the new time, and a closed case's time no longer moves.
+async fn an_open_case_closing_time_moves_and_the_case_closes_then(app: TestApp) {
+    let t = app.tenant("utrecht", 1).await;
+    let id = app.open_case(&t, json!({})).await;
+    let admin = app.staff(&t.admin).await;
+    let url = format!("/api/v1/cases/{id}/closing");
+    let (status, body) = admin
+        .put(&url, json!({"closes_at": "2020-01-01T09:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(code(&body), "invalid_schedule");
+    let (_, case) = admin.get(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["closes_at"], Value::Null, "nothing changed");
+    let (status, body) = admin
+        .put(&url, json!({"closes_at": "2099-03-01T17:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["closes_at"], "2099-03-01T17:00:00Z");
+    assert_eq!(body["status"], "open");
+    // A moderator may not move it.
+    let (status, _) = app
+        .staff(&t.moderator)
+        .await
+        .put(&url, json!({"closes_at": null}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Moved to just ahead: the case closes then, once.
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    let (status, body) = admin.put(&url, json!({"closes_at": soon})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.service.apply_due_transitions().await.unwrap(),
+        0,
+        "not yet"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(app.service.apply_due_transitions().await.unwrap(), 1);
+    let (status, body) = admin
+        .put(&url, json!({"closes_at": "2099-03-01T17:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(code(&body), "case_not_open");
+    // The audit log says what happened, in words.
+    let (_, audit) = admin
+        .get("/api/v1/audit?municipality=utrecht&limit=100")
+        .await;
+    let moved = audit["entries"].as_array().map(|a| {
+        a.iter()
+            .filter(|e| e["action"] == "case.move_closing")
+            .count()
+    });
+    assert_eq!(moved, Some(2), "{audit}");
 }
 
 async fn closed_case_accepts_no_writes(app: TestApp) {

@@ -238,6 +238,11 @@ fn rows() -> Vec<Row> {
         row(M::POST, "/cases/{id}/open", "/cases/{case_a}/open", [401, 403, 404, 403, 403, 409, 404, 404, 404, 404]),
         row(M::POST, "/cases/{id}/close", "/cases/{case_k}/close", [401, 403, 404, 403, 403, 200, 404, 404, 404, 404]),
         row(M::POST, "/cases/{id}/close", "/cases/{case_d}/close", [401, 404, 404, 403, 403, 409, 404, 404, 404, 404]),
+        // Moving the closing time: only while open (a draft answers 409).
+        row(M::PUT, "/cases/{id}/closing", "/cases/{case_a}/closing", [401, 403, 404, 403, 403, 200, 404, 404, 404, 404])
+            .body(|_| json!({"closes_at": "2099-06-01T17:00:00Z"})),
+        row(M::PUT, "/cases/{id}/closing", "/cases/{case_d}/closing", [401, 404, 404, 403, 403, 409, 404, 404, 404, 404])
+            .body(|_| json!({"closes_at": null})),
         row(M::GET, "/cases/{id}/events", "/cases/{case_a}/events", [401, 200, 404, 200, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/events", "/cases/{case_b}/events", [401, 404, 200, 200, 200, 200, 404, 404, 404, 404]),
         row(M::GET, "/cases/{id}/events", "/cases/{case_d}/events", [401, 404, 404, 200, 200, 200, 404, 404, 404, 404]),

@@ -10,6 +10,7 @@ both_engines!(
     posts_arrive_live_in_order,
     resume_after_reconnect_gets_exactly_the_missed_events,
     withdrawn_text_reaches_only_its_author,
+    verdicts_reach_a_panelist_only_after_their_own,
     presence_counts_panelists_and_staff,
     door_refuses_strangers_and_bad_messages,
 );
@@ -99,7 +100,10 @@ fn seqs(events: &[Value]) -> Vec<i64> {
 
 async fn posts_arrive_live_in_order(app: TestApp) {
     let t = app.tenant("utrecht", 2).await;
-    let case = app.open_case(&t, json!({})).await;
+    // A case that shows the tally to all: every viewer reads every verdict.
+    let case = app
+        .open_case(&t, json!({"hide_tallies_until_reacted": false}))
+        .await;
     let a = app.panelist(&t.codes[0]).await;
     let b = app.panelist(&t.codes[1]).await;
     let mut ws = a.ws().await;
@@ -229,6 +233,119 @@ async fn withdrawn_text_reaches_only_its_author(app: TestApp) {
     assert_eq!(seen_other["post"]["body"], Value::Null);
     assert_eq!(seen_other["post"]["verdict"], Value::Null);
     assert_eq!(seen_mod["post"]["body"], Value::Null);
+}
+
+/// In a case that hides the tally until one's own verdict, the verdict of others'
+/// reactions reaches a panelist's WebSocket only once they gave their own (the badges
+/// would add up to the tally); the text does. Their own verdict, staff and a resume
+/// after reacting see verdicts; withdrawing one's reaction hides them again, and a
+/// closed case shows them to all.
+async fn verdicts_reach_a_panelist_only_after_their_own(app: TestApp) {
+    let t = app.tenant("utrecht", 4).await;
+    let case = app
+        .open_case(&t, json!({"hide_tallies_until_reacted": true}))
+        .await;
+    let a = app.panelist(&t.codes[0]).await;
+    let b = app.panelist(&t.codes[1]).await;
+    let c = app.panelist(&t.codes[2]).await;
+    let d = app.panelist(&t.codes[3]).await;
+    let staff = app.staff(&t.moderator).await;
+    let url = format!("/api/v1/cases/{case}/posts");
+    let mut ws_a = a.ws().await;
+    let mut ws_b = b.ws().await;
+    let mut ws_staff = staff.ws().await;
+    for ws in [&mut ws_a, &mut ws_b, &mut ws_staff] {
+        ws.subscribe(case, 1).await;
+    }
+    let (_, b_root) = b
+        .post(
+            &url,
+            json!({"verdict": "oneens", "body": "Ik vind dit besluit niet goed."}),
+        )
+        .await;
+    let seen_a = ws_a.next_of("event").await;
+    let seen_b = ws_b.next_of("event").await;
+    let seen_staff = ws_staff.next_of("event").await;
+    assert_eq!(seen_a["post"]["body"], "Ik vind dit besluit niet goed.");
+    assert_eq!(
+        seen_a["post"]["verdict"],
+        Value::Null,
+        "no verdict before one's own: {seen_a}"
+    );
+    assert_eq!(seen_b["post"]["verdict"], "oneens", "the author's own");
+    assert_eq!(seen_staff["post"]["verdict"], "oneens");
+
+    // A gives a verdict: from then on A reads the verdicts of others.
+    let (_, a_root) = a
+        .post(
+            &url,
+            json!({"verdict": "eens", "body": "Ik vind het besluit redelijk."}),
+        )
+        .await;
+    assert_eq!(ws_a.next_of("event").await["post"]["verdict"], "eens");
+    c.post(
+        &url,
+        json!({"verdict": "twijfel", "body": "Ik twijfel nog over dit besluit."}),
+    )
+    .await;
+    let later = ws_a.next_of("event").await;
+    assert_eq!(later["post"]["verdict"], "twijfel", "{later}");
+    // An edit of B's reaction carries its verdict to A now.
+    b.patch(
+        &format!("/api/v1/posts/{}", b_root["id"]),
+        json!({"body": "Ik vind dit besluit echt niet goed."}),
+    )
+    .await;
+    assert_eq!(ws_a.next_of("event").await["post"]["verdict"], "oneens");
+
+    // A resume renders anew for the reader: A sees all verdicts, D (no verdict) none.
+    let mut ws_a2 = a.ws().await;
+    ws_a2.subscribe(case, 1).await;
+    let backlog_a = ws_a2.events(4).await;
+    let mut ws_d = d.ws().await;
+    ws_d.subscribe(case, 1).await;
+    let backlog_d = ws_d.events(4).await;
+    for (ea, ed) in backlog_a.iter().zip(&backlog_d) {
+        assert_eq!(ea["seq"], ed["seq"]);
+        assert!(ea["post"]["verdict"].is_string(), "{ea}");
+        assert_eq!(ed["post"]["verdict"], Value::Null, "{ed}");
+        assert!(ed["post"]["body"].is_string(), "the text is shown: {ed}");
+    }
+    // The HTTP thread agrees with the socket.
+    let (_, thread) = d.get(&format!("/api/v1/cases/{case}/posts")).await;
+    let items = thread["posts"].as_array().expect("posts");
+    assert!(items.iter().all(|p| p["verdict"].is_null()), "{thread}");
+
+    // A withdraws the reaction: verdicts are hidden from A again.
+    a.post(
+        &format!("/api/v1/posts/{}/withdraw", a_root["id"]),
+        json!({}),
+    )
+    .await;
+    let withdrawn = ws_a.next_of("event").await;
+    assert_eq!(withdrawn["event"], "post.withdrawn");
+    d.post(
+        &url,
+        json!({"verdict": "eens", "body": "Het besluit lijkt mij juist."}),
+    )
+    .await;
+    let after_withdraw = ws_a.next_of("event").await;
+    assert_eq!(
+        after_withdraw["post"]["verdict"],
+        Value::Null,
+        "{after_withdraw}"
+    );
+
+    // Once the case is closed, every reader reads the verdicts.
+    app.staff(&t.admin)
+        .await
+        .post(&format!("/api/v1/cases/{case}/close"), json!({}))
+        .await;
+    let mut ws_late = c.ws().await;
+    ws_late.subscribe(case, 1).await;
+    let closed = ws_late.events(6).await;
+    let first = &closed[0];
+    assert_eq!(first["post"]["verdict"], "oneens", "{first}");
 }
 
 async fn presence_counts_panelists_and_staff(app: TestApp) {

@@ -370,6 +370,7 @@ struct WatchPage {
     max_depth: i32,
     flag_reasons: Vec<(&'static str, String)>,
     idem: String,
+    moderate: bool,
 }
 
 /// `?na=CURSOR` pages the thread.
@@ -417,6 +418,7 @@ pub async fn watch_page(
         max_depth: w.case.max_depth,
         flag_reasons: Vec::new(),
         idem: String::new(),
+        moderate: super::moderates(&auth.actor, &w.case.municipality),
         case: w.case,
     };
     render(&page)

@@ -693,6 +693,14 @@ pub async fn not_found(v: Viewer) -> Response {
     )
 }
 
+/// Whether the actor moderates in the municipality `slug` (moderators and admins): they
+/// get a "Modereren" link on every post of its cases.
+pub(crate) fn moderates(actor: &Actor, slug: &str) -> bool {
+    matches!(actor, Actor::Staff(s) if s.roles.iter().any(|r| {
+        r.municipality == slug && matches!(r.role, crate::domain::Role::Moderator | crate::domain::Role::Admin)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_local_path;

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/moderatie", get(queue_page))
         .route("/moderatie/afgehandeld", get(handled_page))
         .route("/moderatie/audit", get(audit_page))
+        .route("/moderatie/bericht/{id}", get(card_page))
         .route("/moderatie/bericht/{id}/{action}", post(act))
         .route("/moderatie/panellid/{id}/schorsen", post(suspend))
         .route("/moderatie/panellid/{id}/voormoderatie", post(premoderate))
@@ -340,7 +341,14 @@ fn item_view(t: &Tr, me: &StaffActor, q: QueueItem, next: String) -> ItemView {
         _ => None,
     };
     let body = q.post.body.clone().unwrap_or_default();
-    let mut dialogs = vec![ReasonDialog::new("hide")];
+    let mut hide = ReasonDialog::new("hide");
+    if q.post.status == PostStatus::Hidden {
+        // Already hidden (by flags or a moderator): the moderator keeps it hidden with
+        // their own reason, which the author reads.
+        hide.summary = "moderation.hide.summary_hidden";
+        hide.submit = "moderation.hide.submit_hidden";
+    }
+    let mut dialogs = vec![hide];
     if q.post.status == PostStatus::Pending {
         dialogs.push(ReasonDialog::new("reject"));
     }
@@ -444,6 +452,8 @@ struct QueuePageView {
     page_error: Option<String>,
     reasons: Vec<(&'static str, String)>,
     max_days: u32,
+    /// Where a form returns to (empty: the queue).
+    back: String,
 }
 
 /// Renders a queue, with a failed form if any.
@@ -531,8 +541,87 @@ async fn render_queue(
         page_error,
         reasons: choices(FlagReason::CHOICES, FlagReason::as_str, "reason"),
         max_days: MAX_SUSPEND_DAYS,
+        back: String::new(),
     };
     (status, render(&view)).into_response()
+}
+
+/// One post's moderation card, reached from the thread or the watch page.
+#[derive(Template)]
+#[template(path = "mod_post.html")]
+struct CardPageView {
+    t: Tr,
+    c: Chrome,
+    nav: SubNav,
+    kind: &'static str,
+    item: ItemView,
+    flash: Option<String>,
+    page_error: Option<String>,
+    reasons: Vec<(&'static str, String)>,
+    max_days: u32,
+    back: String,
+}
+
+/// Renders one post's card, with a failed form if any.
+async fn render_card(
+    state: &AppState,
+    v: &Viewer,
+    s: &StaffActor,
+    post_id: i64,
+    ok: Option<&str>,
+    error: Option<ItemError>,
+    status: StatusCode,
+) -> Response {
+    let Some(auth) = &v.auth else {
+        return see_other("/inloggen");
+    };
+    let (item, slug) = match state.service.moderation_item(&auth.actor, post_id).await {
+        Ok(found) => found,
+        Err(e) => return v.fail(e),
+    };
+    let mut items = vec![item_view(&v.t, s, item, String::new())];
+    let page_error = match error {
+        Some(e) => attach_error(&mut items, e).map(|e| e.message),
+        None => None,
+    };
+    let Some(item) = items.pop() else {
+        return v.fail(Error::not_found("post_not_found"));
+    };
+    let view = CardPageView {
+        t: v.t,
+        c: v.chrome("moderation"),
+        nav: SubNav::new(s, &slug, "queue"),
+        kind: "",
+        item,
+        flash: flash(&v.t, ok),
+        page_error,
+        reasons: choices(FlagReason::CHOICES, FlagReason::as_str, "reason"),
+        max_days: MAX_SUSPEND_DAYS,
+        back: format!("bericht-{post_id}"),
+    };
+    (status, render(&view)).into_response()
+}
+
+/// `?ok=ACTION` confirms what was just done.
+#[derive(Deserialize, Default)]
+pub struct CardQuery {
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+/// `GET /moderatie/bericht/{id}`: any post of the moderator's municipality as a card
+/// (hide, redact, suspend its author), queued or not.
+pub async fn card_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<CardQuery>,
+) -> Response {
+    let (_, s) = match v.require_staff() {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    render_card(&state, &v, s, id, q.ok.as_deref(), None, StatusCode::OK).await
 }
 
 /// `GET /moderatie?gemeente=SLUG&wachtrij=pending|flagged`: a queue with its items.
@@ -605,6 +694,9 @@ fn nonempty(s: &str) -> Option<String> {
 
 /// Where to return after an action, with the confirmation and anchor.
 fn back_to(form: &ActForm, ok: &str, anchor: &str) -> String {
+    if let Some(id) = card_of(form) {
+        return format!("/moderatie/bericht/{id}?ok={ok}#melding");
+    }
     let slug = clean_slug(&form.gemeente).unwrap_or_default();
     if form.terug == "afgehandeld" {
         return format!("/moderatie/afgehandeld?gemeente={slug}&ok={ok}#afgehandeld-kop");
@@ -616,6 +708,11 @@ fn back_to(form: &ActForm, ok: &str, anchor: &str) -> String {
         "wachtrij-kop"
     };
     format!("/moderatie?gemeente={slug}&wachtrij={kind}&ok={ok}#{anchor}")
+}
+
+/// The post whose card the form sits on (`terug=bericht-ID`), if any.
+fn card_of(form: &ActForm) -> Option<i64> {
+    form.terug.strip_prefix("bericht-")?.parse().ok()
 }
 
 /// The field a service error belongs to.
@@ -641,6 +738,9 @@ async fn failed(
         Ok((_, s)) => s,
         Err(r) => return r,
     };
+    if let Some(id) = card_of(form) {
+        return render_card(state, v, s, id, None, Some(error), status).await;
+    }
     let Some(slug) = clean_slug(&form.gemeente) else {
         return v.fail(Error::not_found("municipality_not_found"));
     };

@@ -331,6 +331,7 @@ struct CasePage {
     flag_reasons: Vec<(&'static str, String)>,
     idem: String,
     errors: ErrorSummary,
+    moderate: bool,
 }
 
 /// `?na=CURSOR` pages the thread; `?ok=KEY` shows a confirmation.
@@ -480,6 +481,7 @@ async fn render_case(
         flag_reasons: flag_reasons(),
         idem: uuid::Uuid::new_v4().to_string(),
         errors,
+        moderate: super::moderates(actor, &case.municipality),
         case,
     };
     (status, render(&page)).into_response()
@@ -660,6 +662,7 @@ struct PostsFragment {
     max_depth: i32,
     flag_reasons: Vec<(&'static str, String)>,
     idem: String,
+    moderate: bool,
 }
 
 /// `?ids=1,2,3`: which posts to render.
@@ -716,6 +719,7 @@ pub async fn posts_fragment(
         max_depth: case.max_depth,
         flag_reasons: flag_reasons(),
         idem: uuid::Uuid::new_v4().to_string(),
+        moderate: super::moderates(actor, &case.municipality),
     };
     render(&page)
 }

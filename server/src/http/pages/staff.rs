@@ -18,7 +18,7 @@ use crate::http::AppState;
 use crate::http::extract::{Path, Query};
 use crate::service::case_text::{self, CaseFinding, CaseTexts};
 use crate::service::cases::{
-    CaseChanges, CaseView, FrameItem, NewCase, OpenCase, Schedule, TrailStep,
+    CaseChanges, CaseView, Closing, FrameItem, NewCase, OpenCase, Schedule, TrailStep,
 };
 use crate::service::export::Separator;
 use crate::service::panels::{PanelSummary, StaffGrant, Workplace};
@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/beheer/casus/{id}/planning", post(schedule_case))
         .route("/beheer/casus/{id}/openen", post(open_case))
         .route("/beheer/casus/{id}/sluiten", post(close_case))
+        .route("/beheer/casus/{id}/sluittijd", post(move_closing))
         .route("/beheer/panels", get(panels_page).post(add_panel))
         .route("/beheer/panels/{slug}/uitnodigingen", post(invites))
         .route("/beheer/medewerkers", get(people_page).post(add_person))
@@ -811,6 +812,9 @@ struct StatusPart {
     /// The stored text has findings: opening and scheduling need the confirmation box.
     needs_confirm: bool,
     schedule_error: Option<String>,
+    /// The closing time in the form that moves it (`datetime-local`), and its error.
+    closing_at: String,
+    closing_error: Option<String>,
     error: Option<String>,
 }
 
@@ -863,6 +867,9 @@ struct EditorExtras {
     schedule_error: Option<String>,
     status_error: Option<String>,
     schedule_values: Option<(String, String)>,
+    /// The closing time as typed in the form that moves it, and why it was refused.
+    closing_value: Option<String>,
+    closing_error: Option<String>,
 }
 
 fn rows<T: Clone + Default>(items: &[T]) -> Vec<(usize, T)> {
@@ -908,6 +915,7 @@ async fn render_editor(
     let mut status = StatusPart {
         needs_confirm: case.is_some_and(|c| c.findings.as_ref().is_some_and(|f| !f.is_empty())),
         schedule_error: extras.schedule_error,
+        closing_error: extras.closing_error,
         error: extras.status_error,
         ..StatusPart::default()
     };
@@ -947,6 +955,9 @@ async fn render_editor(
             status.can_schedule = c.status.editable();
             status.can_open = c.status.editable();
             status.can_close = c.status == CaseStatus::Open;
+            status.closing_at = extras
+                .closing_value
+                .unwrap_or_else(|| c.closes_at.map(datetime_local).unwrap_or_default());
             (
                 Some(c.id),
                 format!("/beheer/casus/{}/bewerken", c.id),
@@ -1239,6 +1250,56 @@ pub struct ScheduleForm {
     /// Ticked: the findings in the text are not personal data of a real person.
     #[serde(default)]
     bevestig_bevindingen: Option<String>,
+}
+
+/// The form that moves an open case's closing time.
+#[derive(Deserialize)]
+pub struct ClosingForm {
+    #[serde(default)]
+    closes_at: String,
+}
+
+/// `POST /beheer/casus/{id}/sluittijd`: moves the closing time of an open case (Dutch
+/// local time; empty: open until closed by hand).
+pub async fn move_closing(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm { viewer: v, form }: SessionForm<ClosingForm>,
+) -> Response {
+    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
+        (Ok(a), Ok(c)) => (a, c),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let mut extras = EditorExtras {
+        closing_value: Some(form.closes_at.clone()),
+        ..EditorExtras::default()
+    };
+    let closes_at = if form.closes_at.trim().is_empty() {
+        None
+    } else {
+        match parse_datetime_local(&form.closes_at) {
+            Some(at) => Some(at),
+            None => {
+                extras.closing_error = Some(v.t.t("staff.status.time_invalid").to_owned());
+                return editor_for(&state, &v, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        }
+    };
+    match state
+        .service
+        .move_closing(actor, id, Closing { closes_at }, &ctx)
+        .await
+    {
+        Ok(_) => see_other(&format!(
+            "/beheer/casus/{id}/bewerken?ok=closing_moved#status"
+        )),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let code = crate::http::error::status_of(&e);
+            extras.closing_error = Some(error_text(&v.t, &e));
+            editor_for(&state, &v, id, extras, code).await
+        }
+        Err(e) => v.fail(e),
+    }
 }
 
 /// The button that opens a case now, with the confirmation box when the text has

@@ -1,4 +1,4 @@
-//! `/api/v1/cases`: list, read, write, schedule, open and close cases; read a case's
+//! `/api/v1/cases`: list, read, write, schedule, open and close cases (and move an open case's closing time); read a case's
 //! event log; export its thread.
 
 use axum::extract::State;
@@ -13,7 +13,7 @@ use crate::http::extract::{Auth, ClientIp, Json, Path, Query};
 use crate::service::AuditContext;
 use crate::service::analysis::{CaseAnalysis, CaseOutcome};
 use crate::service::cases::{
-    CaseChanges, CaseSummary, CaseView, EventPage, NewCase, OpenCase, Schedule,
+    CaseChanges, CaseSummary, CaseView, Closing, EventPage, NewCase, OpenCase, Schedule,
 };
 use crate::service::export::ExportFormat;
 
@@ -166,6 +166,26 @@ pub async fn close(
     let ctx = AuditContext::new(&auth.actor, ip);
     Ok(axum::Json(
         state.service.close_case(&auth.actor, id, &ctx).await?,
+    ))
+}
+
+/// Moves the closing time of an open case (admins); `null` keeps it open until it is
+/// closed by hand.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/closing", operation_id = "moveCaseClosing", tag = "cases", params(("id" = i64, Path, description = "Case id", example = 1)), request_body = Closing,
+    responses((status = 200, body = CaseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn move_closing(
+    State(state): State<AppState>,
+    Auth(auth): Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<i64>,
+    Json(body): Json<Closing>,
+) -> Result<axum::Json<CaseView>, ApiError> {
+    let ctx = AuditContext::new(&auth.actor, ip);
+    Ok(axum::Json(
+        state
+            .service
+            .move_closing(&auth.actor, id, body, &ctx)
+            .await?,
     ))
 }
 

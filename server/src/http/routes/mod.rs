@@ -14,7 +14,7 @@ pub mod retention;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use super::AppState;
 use super::error::ApiError;
@@ -53,6 +53,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/cases/{id}/schedule", post(cases::schedule))
         .route("/cases/{id}/open", post(cases::open))
         .route("/cases/{id}/close", post(cases::close))
+        .route("/cases/{id}/closing", put(cases::move_closing))
         .route("/cases/{id}/events", get(cases::events))
         .route("/cases/{id}/draw", get(draws::report).post(draws::make))
         .route("/cases/{id}/draw/verify", get(draws::verify))
