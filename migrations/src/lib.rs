@@ -14,6 +14,9 @@ mod m20261201_170000_invitation_letters;
 mod m20261201_170000_resident_notices;
 mod m20261201_180000_draws;
 mod m20261201_200000_notifications;
+mod m20261201_210000_case_names;
+mod m20261201_210100_leaving;
+mod m20261201_210200_retention;
 
 /// All migrations of Beraad, in the order they are applied.
 pub struct Migrator;
@@ -33,6 +36,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_170000_resident_notices::Migration),
             Box::new(m20261201_180000_draws::Migration),
             Box::new(m20261201_200000_notifications::Migration),
+            Box::new(m20261201_210000_case_names::Migration),
+            Box::new(m20261201_210100_leaving::Migration),
+            Box::new(m20261201_210200_retention::Migration),
         ]
     }
 }

@@ -92,6 +92,11 @@ enum Command {
         #[command(subcommand)]
         command: DrawCommand,
     },
+    /// The replay list of erasures (residents who left the panel), for restores.
+    Erasures {
+        #[command(subcommand)]
+        command: ErasuresCommand,
+    },
     /// Export a case's thread to standard output.
     Export {
         /// Case id.
@@ -100,6 +105,20 @@ enum Command {
         /// `jsonl` or `csv`.
         #[arg(long, default_value = "jsonl")]
         format: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ErasuresCommand {
+    /// Write every erasure (panelist id, when, what became of the posts) to standard
+    /// output as JSON Lines, to keep apart from the database backups.
+    Export,
+    /// After restoring a backup: apply again every erasure of the list that the restored
+    /// database does not hold yet.
+    Replay {
+        /// The list written by `erasures export`.
+        #[arg(long)]
+        file: std::path::PathBuf,
     },
 }
 
@@ -573,6 +592,7 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Draw { command }) => draw(&db_url, command).await,
+        Some(Command::Erasures { command }) => erasures(&db_url, command).await,
         Some(Command::Export { case_id, format }) => {
             let format = ExportFormat::parse(&format).context("--format must be jsonl or csv")?;
             let service = cli_service(&db_url).await?;
@@ -585,6 +605,38 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn erasures(db_url: &str, command: ErasuresCommand) -> anyhow::Result<()> {
+    use crate::service::privacy::Erasure;
+    let service = cli_service(db_url).await?;
+    match command {
+        ErasuresCommand::Export => {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            let list = service.erasures().await?;
+            for e in &list {
+                writeln!(out, "{}", serde_json::to_string(e)?)?;
+            }
+            out.flush()?;
+            eprintln!("{} erasures written.", list.len());
+        }
+        ErasuresCommand::Replay { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let list = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(serde_json::from_str::<Erasure>)
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("{} is not a list of erasures", file.display()))?;
+            let n = service.replay_erasures(&list, &AuditContext::cli()).await?;
+            println!(
+                "{n} of {} erasures applied again; the others were already in the database.",
+                list.len()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn draw(db_url: &str, command: DrawCommand) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! depends on neither axum nor sea-orm, so its rules can be tested on their own.
 
 pub mod draw;
+pub mod names;
 pub mod screening;
 pub mod secrets;
 
@@ -102,6 +103,12 @@ macro_rules! word_enum {
 word_enum!(
     /// A panelist's verdict on the municipality's decision.
     Verdict { Agree = "eens", Disagree = "oneens", Doubt = "twijfel" }
+);
+
+word_enum!(
+    /// What becomes of a panelist's posts when they leave the panel: kept under
+    /// "oud-panellid", or removed (a placeholder keeps the thread's shape).
+    PostsOnLeaving { Keep = "behouden", Remove = "verwijderen" }
 );
 
 word_enum!(

@@ -128,6 +128,16 @@ where
             return Err(control_character_error().into());
         }
         integral_floats_as_integers(&mut tree);
+        // serde reads a struct from a JSON array too (its fields in order); a body that
+        // the description calls an object must be one.
+        if tree.is_array() && expects_object::<T>() {
+            return Err(ApiError::unreadable(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "",
+                "invalid type: sequence, expected an object",
+            ));
+        }
         serde_path_to_error::deserialize::<_, T>(tree)
             .map(Json)
             .map_err(|e| {
@@ -139,6 +149,41 @@ where
                 )
             })
     }
+}
+
+/// Whether `T` reads itself from a JSON object (a struct or a map) rather than from a
+/// sequence or a scalar: asks `T` to deserialize from a probe that only notes which kind
+/// of input `T` asks for.
+fn expects_object<T: DeserializeOwned>() -> bool {
+    use serde::de::value::Error as ProbeError;
+    struct Probe<'a>(&'a mut bool);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = ProbeError;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, ProbeError> {
+            Err(serde::de::Error::custom("probe"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            _: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, ProbeError> {
+            *self.0 = true;
+            Err(serde::de::Error::custom("probe"))
+        }
+        fn deserialize_map<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, ProbeError> {
+            *self.0 = true;
+            Err(serde::de::Error::custom("probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct enum
+            identifier ignored_any
+        }
+    }
+    let mut object = false;
+    let _ = T::deserialize(Probe(&mut object));
+    object
 }
 
 /// The authenticated actor of a request. On any method other than GET/HEAD/OPTIONS the

@@ -22,6 +22,7 @@ use utoipa::openapi::schema::Schema;
 use super::error::{ApiError, ErrorBody};
 use super::routes::{
     auth, cases, draws, health, invitations, moderation, municipalities, notifications, posts,
+    privacy, retention,
 };
 use crate::domain::{
     AgeBand, CaseStatus, CheckOutcome, ClosedSet, ExportFormat, FlagReason, LegalDomain, ModAction,
@@ -74,6 +75,8 @@ use crate::service::draws::DrawFeature;
         notifications::settings, notifications::set_settings, notifications::remove,
         notifications::confirm, notifications::unsubscribe, notifications::announce,
         notifications::outbox,
+        privacy::own_data, privacy::leave, privacy::leave_on_request,
+        retention::settings, retention::set_settings, retention::plan, retention::run,
     ),
     components(schemas(ErrorBody)),
     tags(
@@ -87,6 +90,7 @@ use crate::service::draws::DrawFeature;
         (name = "live", description = "The WebSocket for live updates"),
         (name = "operations", description = "Health, readiness, metrics and this description"),
         (name = "municipalities", description = "What a municipality tells its residents"),
+        (name = "privacy", description = "A resident's own data, leaving the panel, and retention"),
     )
 )]
 pub struct ApiDoc;
@@ -140,6 +144,7 @@ pub fn closed_sets() -> Vec<PublishedSet> {
         set::<QueueKind>(),
         set::<ExportFormat>(),
         set::<CheckOutcome>(),
+        set::<crate::domain::PostsOnLeaving>(),
         set::<DrawFeature>(),
         set::<crate::service::invitations::BatchKind>(),
         set::<super::routes::invitations::LettersFormat>(),

@@ -461,15 +461,13 @@ impl Service {
 
     /// Posts as quotable texts, with their authors' pseudonyms, in the order given.
     async fn post_texts(&self, list: Vec<post::Model>) -> Result<Vec<PostText>> {
-        let mut authors: Vec<i64> = list.iter().map(|p| p.panelist_id).collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let names = posts::pseudonyms(self.store.db(), &authors).await?;
+        let authors: Vec<(i64, i64)> = list.iter().map(|p| (p.case_id, p.panelist_id)).collect();
+        let names = crate::store::names::display_names(self.store.db(), &authors).await?;
         Ok(list
             .into_iter()
             .map(|p| PostText {
                 post_id: p.id,
-                author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
+                author: super::posts::display_name(&names, &p),
                 verdict: p.verdict.as_deref().and_then(Verdict::parse),
                 reply: p.parent_id.is_some(),
                 body: p.body,
@@ -586,10 +584,11 @@ impl Service {
 
         let ids: Vec<i64> = reactions.iter().map(|p| p.id).collect();
         let counts = posts::weighing_counts(db, &ids).await?;
-        let mut authors: Vec<i64> = reactions.iter().map(|p| p.panelist_id).collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let names = posts::pseudonyms(db, &authors).await?;
+        let authors: Vec<(i64, i64)> = reactions
+            .iter()
+            .map(|p| (p.case_id, p.panelist_id))
+            .collect();
+        let names = crate::store::names::display_names(db, &authors).await?;
         let ranked = |verdict: Verdict| -> Vec<RankedArgument> {
             let mut list: Vec<RankedArgument> = reactions
                 .iter()
@@ -601,7 +600,7 @@ impl Service {
                     let c = counts.get(&p.id).copied().unwrap_or_default();
                     RankedArgument {
                         post_id: p.id,
-                        author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
+                        author: super::posts::display_name(&names, p),
                         body: p.body.clone(),
                         agree: c.agree,
                         disagree: c.disagree,

@@ -438,6 +438,10 @@ impl Service {
         let Some(p) = people::panelist_by_id(db, id).await? else {
             return Ok(None);
         };
+        // Someone who left the panel is nobody here any more, whatever session survived.
+        if p.left_at.is_some() {
+            return Ok(None);
+        }
         let Some(panel) = people::panel_by_id(db, p.panel_id).await? else {
             return Ok(None);
         };

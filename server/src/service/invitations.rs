@@ -242,13 +242,13 @@ pub fn login_link(public_url: &str, code: &str) -> String {
     format!("{}#code={code}", login_address(public_url))
 }
 
-fn invalid_number() -> Error {
+pub(super) fn invalid_number() -> Error {
     Error::not_found("invitation_not_found")
 }
 
 /// The digest stored for a panelist whose code was revoked without a replacement:
 /// random, so no code has it.
-fn void_code_hash() -> String {
+pub(super) fn void_code_hash() -> String {
     format!("void:{}", &new_token()[..40])
 }
 
@@ -260,7 +260,7 @@ struct Holder {
 }
 
 impl Service {
-    async fn municipality_with_role(
+    pub(super) async fn municipality_with_role(
         &self,
         actor: &Actor,
         slug: &str,
@@ -724,6 +724,12 @@ impl Service {
         let p = people::panelist_by_id(&*tx, old.panelist_id)
             .await?
             .ok_or_else(invalid_number)?;
+        if p.left_at.is_some() {
+            return Err(Error::conflict(
+                "panelist_left",
+                "Deze deelnemer heeft het panel verlaten; een nieuwe code kan niet meer.",
+            ));
+        }
         let panel = people::panel_by_id(&*tx, p.panel_id)
             .await?
             .ok_or_else(invalid_number)?;

@@ -191,10 +191,8 @@ impl Service {
         post_ids.sort_unstable();
         post_ids.dedup();
         let found = posts::posts_by_ids(db, &post_ids).await?;
-        let mut authors: Vec<i64> = found.iter().map(|p| p.panelist_id).collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let names = posts::pseudonyms(db, &authors).await?;
+        let authors: Vec<(i64, i64)> = found.iter().map(|p| (p.case_id, p.panelist_id)).collect();
+        let names = crate::store::names::display_names(db, &authors).await?;
         let counts = posts::weighing_counts(db, &post_ids).await?;
         let by_id: HashMap<i64, &post::Model> = found.iter().map(|p| (p.id, p)).collect();
         // Whether verdicts are held back from panelists who gave none: read only when the
@@ -224,7 +222,7 @@ fn is_reaction(p: &post::Model) -> bool {
 
 fn live_post(
     p: &post::Model,
-    names: &HashMap<i64, String>,
+    names: &HashMap<(i64, i64), String>,
     counts: &HashMap<i64, posts::WeighingCounts>,
 ) -> LivePost {
     LivePost {
@@ -232,7 +230,7 @@ fn live_post(
         case_id: p.case_id,
         parent_id: p.parent_id,
         depth: p.depth,
-        author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
+        author: super::posts::display_name(names, p),
         verdict: p.verdict.as_deref().and_then(Verdict::parse),
         body: Some(p.body.clone()),
         status: PostStatus::parse(&p.status).unwrap_or(PostStatus::Hidden),

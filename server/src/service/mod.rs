@@ -22,9 +22,11 @@ pub mod notifications;
 pub mod panels;
 pub mod policy;
 pub mod posts;
+pub mod privacy;
 pub mod profile;
 pub mod ratelimit;
 pub mod visits;
+pub mod retention;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -192,6 +194,7 @@ impl Service {
         let now = self.now();
         self.apply_due_transitions().await?;
         self.notification_upkeep().await?;
+        self.apply_retention_everywhere().await?;
         crate::store::sessions::purge_expired(self.store.db(), now).await?;
         crate::store::idempotency::purge(self.store.db(), now - chrono::Duration::hours(24))
             .await?;
@@ -235,6 +238,21 @@ impl AuditContext {
             actor_kind: "system",
             actor_id: None,
             origin: None,
+        }
+    }
+
+    /// The same context without the person: a panelist acting on their own data (leaving
+    /// the panel) is logged as "a panelist", without their id or address. Staff stay
+    /// accountable and keep both.
+    pub fn without_panelist(&self) -> Self {
+        if self.actor_kind == "panelist" {
+            AuditContext {
+                actor_kind: self.actor_kind,
+                actor_id: None,
+                origin: None,
+            }
+        } else {
+            self.clone()
         }
     }
 

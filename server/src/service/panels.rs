@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use rand::seq::SliceRandom;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
@@ -38,25 +37,6 @@ pub struct Invitation {
     pub panel_name: String,
     /// Municipality name, for the letter.
     pub municipality: String,
-}
-
-const ADJECTIVES: &[&str] = &[
-    "Rustige", "Vrolijke", "Wijze", "Snelle", "Stille", "Dappere", "Zonnige", "Heldere", "Warme",
-    "Kalme", "Nuchtere", "Open", "Trouwe", "Vlotte", "Zachte", "Frisse",
-];
-const NOUNS: &[&str] = &[
-    "Reiger", "Linde", "Eik", "Merel", "Vos", "Otter", "Wilg", "Kievit", "Beuk", "Zwaluw", "Das",
-    "Populier", "Specht", "Lijster", "Berk", "Egel",
-];
-
-fn random_pseudonym() -> String {
-    let mut rng = rand::thread_rng();
-    format!(
-        "{} {} {}",
-        ADJECTIVES.choose(&mut rng).copied().unwrap_or("Open"),
-        NOUNS.choose(&mut rng).copied().unwrap_or("Linde"),
-        rng.gen_range(10..100)
-    )
 }
 
 fn staff_only() -> Error {
@@ -331,12 +311,12 @@ impl Service {
         db: &C,
         panel_id: i64,
     ) -> Result<String> {
-        let mut pseudonym = random_pseudonym();
+        let mut pseudonym = crate::domain::names::random_name();
         for _ in 0..20 {
             if !people::pseudonym_taken(db, panel_id, &pseudonym).await? {
                 break;
             }
-            pseudonym = random_pseudonym();
+            pseudonym = crate::domain::names::random_name();
         }
         Ok(pseudonym)
     }

@@ -474,6 +474,7 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         };
+        crate::store::names::ensure(&*tx, case_id, p.id, now).await?;
         let event = events::append(
             &*tx,
             case_id,
@@ -1084,10 +1085,8 @@ impl Service {
     pub async fn post_views(&self, actor: &Actor, list: Vec<post::Model>) -> Result<Vec<PostView>> {
         let db = self.store.db();
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
-        let mut authors: Vec<i64> = list.iter().map(|p| p.panelist_id).collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let names = posts::pseudonyms(db, &authors).await?;
+        let authors: Vec<(i64, i64)> = list.iter().map(|p| (p.case_id, p.panelist_id)).collect();
+        let names = crate::store::names::display_names(db, &authors).await?;
         let counts = posts::weighing_counts(db, &ids).await?;
         let mine = match actor {
             Actor::Panelist(p) => posts::weighings_by(db, p.id, &ids).await?,
@@ -1128,7 +1127,7 @@ impl Service {
                     case_id: p.case_id,
                     parent_id: p.parent_id,
                     depth: p.depth,
-                    author: names.get(&p.panelist_id).cloned().unwrap_or_default(),
+                    author: display_name(&names, &p),
                     mine: me == Some(p.panelist_id),
                     verdict: if verdict_readable {
                         p.verdict.as_deref().and_then(Verdict::parse)
@@ -1156,6 +1155,18 @@ impl Service {
             })
             .collect())
     }
+}
+
+/// The name a post's author appears under in its case: their per-case name, or
+/// "oud-panellid" once they left the panel and kept their posts.
+pub(crate) fn display_name(
+    names: &std::collections::HashMap<(i64, i64), String>,
+    p: &post::Model,
+) -> String {
+    names
+        .get(&(p.case_id, p.panelist_id))
+        .cloned()
+        .unwrap_or_else(|| crate::domain::names::FORMER_PANELIST.to_owned())
 }
 
 /// Event payload of a post change: where it sits and its state, never its text.

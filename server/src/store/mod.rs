@@ -13,9 +13,12 @@ pub mod idempotency;
 pub mod invitations;
 pub mod moderation;
 pub mod notifications;
+pub mod names;
 pub mod people;
 pub mod posts;
+pub mod privacy;
 pub mod reports;
+pub mod retention;
 pub mod sessions;
 
 use std::ops::Deref;
@@ -181,6 +184,12 @@ impl Store {
     pub async fn migrate(&self) -> Result<usize, DbErr> {
         let pending = Migrator::get_pending_migrations(&self.db).await?.len();
         Migrator::up(&self.db, None).await?;
+        // Authors of posts written before per-case names existed get theirs now; a no-op
+        // once every author has one, and safe when several nodes start at once.
+        let named = names::backfill(&self.db, chrono::Utc::now()).await?;
+        if named > 0 {
+            tracing::info!(names = named, "per-case display names given");
+        }
         Ok(pending)
     }
 

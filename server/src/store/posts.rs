@@ -8,7 +8,7 @@ use sea_orm::{
     EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::entities::{flag, panelist, post, post_revision, weighing};
+use super::entities::{flag, post, post_revision, weighing};
 
 /// Width of one id in a thread path; ids are zero-padded so that sorting paths as text
 /// gives depth-first thread order with siblings oldest first.
@@ -243,20 +243,6 @@ pub async fn unseen_posts_by<C: ConnectionTrait>(
         .order_by_asc(post::Column::Id)
         .all(db)
         .await
-}
-
-/// Pseudonyms of the given panelists.
-pub async fn pseudonyms<C: ConnectionTrait>(
-    db: &C,
-    panelist_ids: &[i64],
-) -> Result<HashMap<i64, String>, DbErr> {
-    Ok(panelist::Entity::find()
-        .filter(panelist::Column::Id.is_in(panelist_ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.pseudonym))
-        .collect())
 }
 
 /// Agree / disagree / pass counts of one post.

@@ -80,7 +80,7 @@ fn load(sources: &[&str]) -> Catalog {
     out
 }
 
-const NL_SOURCES: [&str; 7] = [
+const NL_SOURCES: [&str; 8] = [
     include_str!("../../../web/i18n/nl.toml"),
     include_str!("../../../web/i18n/nl-moderatie.toml"),
     include_str!("../../../web/i18n/nl-beheer.toml"),
@@ -88,8 +88,9 @@ const NL_SOURCES: [&str; 7] = [
     include_str!("../../../web/i18n/nl-loting.toml"),
     include_str!("../../../web/i18n/nl-brieven.toml"),
     include_str!("../../../web/i18n/nl-meldingen.toml"),
+    include_str!("../../../web/i18n/nl-gegevens.toml"),
 ];
-const EN_SOURCES: [&str; 7] = [
+const EN_SOURCES: [&str; 8] = [
     include_str!("../../../web/i18n/en.toml"),
     include_str!("../../../web/i18n/en-moderatie.toml"),
     include_str!("../../../web/i18n/en-beheer.toml"),
@@ -97,6 +98,7 @@ const EN_SOURCES: [&str; 7] = [
     include_str!("../../../web/i18n/en-loting.toml"),
     include_str!("../../../web/i18n/en-brieven.toml"),
     include_str!("../../../web/i18n/en-meldingen.toml"),
+    include_str!("../../../web/i18n/en-gegevens.toml"),
 ];
 
 static NL: LazyLock<Catalog> = LazyLock::new(|| load(&NL_SOURCES));

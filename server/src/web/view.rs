@@ -232,6 +232,12 @@ impl PostItem {
         let placeholder = match status {
             PostStatus::Pending => t.t("post.placeholder_pending").to_owned(),
             PostStatus::Hidden if by_flags => t.t("post.placeholder_flagged").to_owned(),
+            // The author left the panel and had their posts removed.
+            PostStatus::Withdrawn
+                if view.moderation_reason.as_deref() == Some(crate::domain::names::LEFT_REASON) =>
+            {
+                t.t("post.placeholder_left").to_owned()
+            }
             PostStatus::Withdrawn => t.t("post.placeholder_withdrawn").to_owned(),
             PostStatus::Hidden | PostStatus::Rejected if !reason.is_empty() => {
                 t.with("post.placeholder_hidden_reason", "reason", &reason)

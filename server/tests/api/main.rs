@@ -25,6 +25,7 @@ mod moderation;
 mod multinode;
 mod notifications;
 mod posts;
+mod privacy;
 mod profile;
 mod realtime;
 mod report;

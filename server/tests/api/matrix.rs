@@ -393,6 +393,21 @@ fn rows() -> Vec<Row> {
         row(M::POST, "/municipalities/{municipality}/invitations/{number}/revoke", "/municipalities/{muni}/invitations/{inv_revoke}/revoke", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
         row(M::POST, "/municipalities/{municipality}/invitations/{number}/replace", "/municipalities/{muni}/invitations/{inv_replace}/replace", [401, 403, 403, 403, 403, 201, 404, 404, 404, 404])
             .body(|_| json!({})),
+        // A resident's own data: panelists only, each their own.
+        row(M::GET, "/me/data", "/me/data", [401, 200, 200, 403, 403, 403, 200, 403, 403, 403]),
+        // Leaving without the confirmation (panelists) or with an unknown choice (admins
+        // on a written request): 422 once access is granted, and nothing changes.
+        row(M::POST, "/me/leave", "/me/leave", [401, 422, 422, 403, 403, 403, 422, 403, 403, 403])
+            .body(|_| json!({"posts": "behouden", "confirm": false})),
+        row(M::POST, "/municipalities/{municipality}/invitations/{number}/leave", "/municipalities/{muni}/invitations/{inv_look}/leave", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
+            .body(|_| json!({"posts": "weg"})),
+        // Retention: admins of the municipality; a period of 121 months is 422. The run is
+        // harmless here (no settings, so nothing to remove).
+        row(M::GET, "/municipalities/{municipality}/retention", "/municipalities/{muni}/retention", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::PUT, "/municipalities/{municipality}/retention", "/municipalities/{muni}/retention", [401, 403, 403, 403, 403, 422, 404, 404, 404, 404])
+            .body(|_| json!({"unlink_after_months": 121})),
+        row(M::GET, "/municipalities/{municipality}/retention/plan", "/municipalities/{muni}/retention/plan", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
+        row(M::POST, "/municipalities/{municipality}/retention/run", "/municipalities/{muni}/retention/run", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),
         // The audit log: moderators read the moderation part, admins all and the export.
         row(M::GET, "/audit", "/audit?municipality={muni}", [401, 403, 403, 200, 403, 200, 404, 404, 404, 404]),
         row(M::GET, "/audit/export", "/audit/export?municipality={muni}", [401, 403, 403, 403, 403, 200, 404, 404, 404, 404]),

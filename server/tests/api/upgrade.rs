@@ -13,7 +13,7 @@ use crate::helpers::TestApp;
 both_engines!(this_release_s_migrations_keep_the_previous_release_s_data);
 
 /// Migrations added since the previous release.
-const NEW_MIGRATIONS: u32 = 5;
+const NEW_MIGRATIONS: u32 = 8;
 
 async fn this_release_s_migrations_keep_the_previous_release_s_data(app: TestApp) {
     let t = app.tenant("utrecht", 2).await;

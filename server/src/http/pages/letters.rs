@@ -226,6 +226,13 @@ pub async fn page(
             q.nummer.as_deref().unwrap_or_default(),
         )),
         Some("letter_saved") => Some(v.t.t("letters.page.letter_saved").to_owned()),
+        Some("left") => Some(v.t.with(
+            "letters.leave.done",
+            "number",
+            q.nummer.as_deref().unwrap_or_default(),
+        )),
+        Some("leave_unconfirmed") => Some(v.t.t("letters.leave.unconfirmed").to_owned()),
+        Some("already_left") => Some(v.t.t("letters.leave.already").to_owned()),
         _ => None,
     };
     let extras = Extras {

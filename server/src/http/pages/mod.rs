@@ -13,6 +13,7 @@ pub mod letters;
 pub mod moderation;
 pub mod notifications;
 pub mod panel;
+pub mod privacy;
 pub mod staff;
 
 use askama::Template;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(letters::routes())
         .merge(notifications::routes())
+        .merge(privacy::routes())
 }
 
 /// The frame around every page: who is signed in, what they may reach, the CSRF token

@@ -10,6 +10,8 @@ pub mod moderation;
 pub mod municipalities;
 pub mod notifications;
 pub mod posts;
+pub mod privacy;
+pub mod retention;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -58,6 +60,8 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/cases/{id}/announcements", post(notifications::announce))
         .route("/cases/{id}/outbox", get(notifications::outbox))
+        .route("/me/data", get(privacy::own_data))
+        .route("/me/leave", post(privacy::leave))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get).patch(cases::update))
         .route("/cases/{id}/schedule", post(cases::schedule))
@@ -134,6 +138,22 @@ pub fn api_routes() -> Router<AppState> {
         .route(
             "/municipalities/{municipality}/invitations/{number}/replace",
             post(invitations::replace),
+        )
+        .route(
+            "/municipalities/{municipality}/invitations/{number}/leave",
+            post(privacy::leave_on_request),
+        )
+        .route(
+            "/municipalities/{municipality}/retention",
+            get(retention::settings).put(retention::set_settings),
+        )
+        .route(
+            "/municipalities/{municipality}/retention/plan",
+            get(retention::plan),
+        )
+        .route(
+            "/municipalities/{municipality}/retention/run",
+            post(retention::run),
         )
         .route(
             "/municipalities/{municipality}/contact",

@@ -23,6 +23,8 @@ pub struct Model {
     pub suspended_reason: Option<String>,
     pub premoderated: bool,
     pub house_rules_accepted_at: Option<DateTimeUtc>,
+    pub left_at: Option<DateTimeUtc>,
+    pub left_posts: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
