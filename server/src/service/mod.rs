@@ -25,8 +25,8 @@ pub mod posts;
 pub mod privacy;
 pub mod profile;
 pub mod ratelimit;
-pub mod visits;
 pub mod retention;
+pub mod visits;
 
 use std::net::IpAddr;
 use std::sync::Arc;

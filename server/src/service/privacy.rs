@@ -81,6 +81,44 @@ pub struct OwnData {
     pub draws: Vec<OwnDrawSeat>,
     /// Audit log entries about them or made by them.
     pub audit: Vec<OwnAuditEntry>,
+    /// The e-mail address they gave for notifications and what they chose, if any.
+    pub notification_contact: Option<OwnNotificationContact>,
+    /// The notifications made for them: what, about which case, and what became of it.
+    pub notifications: Vec<OwnNotification>,
+}
+
+/// The e-mail address for notifications, as the panelist gave it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OwnNotificationContact {
+    /// The address.
+    pub email: String,
+    /// When they confirmed it through the link, if they did.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// What they chose to receive (comma separated).
+    pub kinds: String,
+    /// At once or a daily digest.
+    pub frequency: String,
+    /// The language of the messages.
+    pub language: String,
+    /// When they gave it.
+    pub created_at: DateTime<Utc>,
+    /// When they last changed it.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One notification made for the panelist.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OwnNotification {
+    /// What it is about.
+    pub kind: String,
+    /// The case, if any.
+    pub case_id: Option<i64>,
+    /// What became of it (waiting, sent, failed, bounced, dropped).
+    pub status: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it was sent, if it was.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// The panelist's own row.
@@ -416,6 +454,9 @@ impl Service {
         .await?;
         privacy::end_invitations_of(&*tx, panelist_id, now).await?;
         sessions::delete_for_panelist(&*tx, panelist_id).await?;
+        // The e-mail address goes, and with it every message not yet sent.
+        crate::store::notifications::delete_contact(&*tx, panelist_id).await?;
+        crate::store::notifications::drop_pending_of(&*tx, panelist_id).await?;
         privacy::erase_flag_notes(&*tx, panelist_id).await?;
         privacy::drop_stored_answers(&*tx, panelist_id).await?;
         // Counts, not content, and not who: the panel, the choice, how many posts.
@@ -553,7 +594,31 @@ impl Service {
             });
         }
         consent_history.sort_by_key(|c| c.at);
+        let notification_contact = crate::store::notifications::contact_of(db, panelist_id)
+            .await?
+            .map(|c| OwnNotificationContact {
+                email: c.email,
+                confirmed_at: c.confirmed_at,
+                kinds: c.kinds,
+                frequency: c.frequency,
+                language: c.language,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+            });
+        let notifications = crate::store::notifications::outbox_of_panelist(db, panelist_id)
+            .await?
+            .into_iter()
+            .map(|n| OwnNotification {
+                kind: n.kind,
+                case_id: n.case_id,
+                status: n.status,
+                created_at: n.created_at,
+                sent_at: n.sent_at,
+            })
+            .collect();
         Ok(OwnData {
+            notification_contact,
+            notifications,
             generated_at: self.now(),
             municipality: municipality.name,
             panel: panel.name,

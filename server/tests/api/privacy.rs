@@ -20,7 +20,70 @@ both_engines!(
     pages_for_own_data_and_leaving_work_without_script,
     retention_reports_first_then_applies_once,
     erasures_are_replayed_after_a_restore,
+    the_email_address_is_in_own_data_and_gone_after_leaving,
 );
+
+/// The e-mail address for notifications is personal data like the profile: one's own
+/// data lists it (and the messages made), and leaving erases it with every message not
+/// yet sent.
+async fn the_email_address_is_in_own_data_and_gone_after_leaving(app: TestApp) {
+    use beraad::domain::secrets::{hash_invite_code, normalize_invite_code};
+    use beraad::store::{notifications, people};
+    let t = app.tenant("utrecht", 1).await;
+    let a = app.panelist(&t.codes[0]).await;
+    let (status, body) = a
+        .put(
+            "/api/v1/me/notifications",
+            json!({"email": "a.jansen@voorbeeld.nl", "kinds": ["casus_geopend"], "frequency": "direct", "language": "nl"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A case opens for the panel: a message waits in the outbox (no mail server here).
+    app.open_case(&t, json!({})).await;
+    let (_, data) = a.get("/api/v1/me/data").await;
+    assert_eq!(
+        data["notification_contact"]["email"], "a.jansen@voorbeeld.nl",
+        "{data}"
+    );
+    assert_eq!(data["notification_contact"]["confirmed_at"], Value::Null);
+    let (_, page) = a.get_text("/mijn-gegevens").await;
+    assert!(
+        page.contains("a.jansen@voorbeeld.nl"),
+        "the page shows it too"
+    );
+
+    let db = app.service.store.db();
+    let id =
+        people::panelist_by_code_hash(db, &hash_invite_code(&normalize_invite_code(&t.codes[0])))
+            .await
+            .unwrap()
+            .expect("panelist")
+            .id;
+    let pending = |rows: Vec<beraad::store::entities::notification_outbox::Model>| {
+        rows.into_iter().filter(|n| n.status == "pending").count()
+    };
+    assert_eq!(
+        pending(notifications::outbox_of_panelist(db, id).await.unwrap()),
+        1,
+        "the case opening waits to be sent"
+    );
+    let (status, out) = a
+        .post(
+            "/api/v1/me/leave",
+            json!({"posts": "behouden", "confirm": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(
+        notifications::contact_of(db, id).await.unwrap().is_none(),
+        "the address is erased"
+    );
+    assert_eq!(
+        pending(notifications::outbox_of_panelist(db, id).await.unwrap()),
+        0,
+        "nothing is left to send"
+    );
+}
 
 /// A form post as a browser sends it; returns the status after following redirects
 /// and the page.

@@ -67,6 +67,7 @@ struct OwnDataPage {
     sessions: Vec<Row>,
     draws: Vec<Row>,
     audit: Vec<Row>,
+    mail: Vec<Row>,
 }
 
 fn when(at: Option<chrono::DateTime<chrono::Utc>>, t: &Tr) -> String {
@@ -197,6 +198,27 @@ fn own_data_view(v: &Viewer, d: OwnData) -> OwnDataPage {
                 label: local_time(s.created_at),
                 value: format!("{} {}", t.t("mydata.until"), local_time(s.expires_at)),
             })
+            .collect(),
+        mail: d
+            .notification_contact
+            .iter()
+            .map(|c| Row {
+                label: t.t("mydata.mail_address").to_owned(),
+                value: format!(
+                    "{} · {} · {}",
+                    c.email,
+                    c.frequency,
+                    if c.confirmed_at.is_some() {
+                        t.t("mydata.mail_confirmed")
+                    } else {
+                        t.t("mydata.mail_unconfirmed")
+                    }
+                ),
+            })
+            .chain(d.notifications.iter().map(|n| Row {
+                label: format!("{} · {}", local_time(n.created_at), n.kind),
+                value: n.status.clone(),
+            }))
             .collect(),
         draws: d
             .draws
