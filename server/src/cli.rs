@@ -1,5 +1,5 @@
 //! The command line (DESIGN §5): `serve` (the default), `migrate`, `demo`,
-//! `invites create`, `letters create|replace|revoke`, `staff create` and `export`. Flags also read `BERAAD_*` variables;
+//! `invites create`, `letters create|replace|revoke`, `staff create`, `backup` and `export`. Flags also read `BERAAD_*` variables;
 //! everything is checked before anything starts, with a message that says what to fix.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -96,6 +96,21 @@ enum Command {
     Erasures {
         #[command(subcommand)]
         command: ErasuresCommand,
+    },
+    /// Ask the node on this machine whether it is ready (exit 0) or not (exit 1): a
+    /// container health check for images without curl.
+    Probe {
+        /// The node's listen address (its BERAAD_BIND); 0.0.0.0 and :: mean this machine.
+        #[arg(long, env = "BERAAD_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// The path to ask: `/readyz` (ready to serve) or `/healthz` (alive).
+        #[arg(long, default_value = "/readyz")]
+        path: String,
+    },
+    /// Copy the SQLite database, while it serves, to a new file (PostgreSQL: pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        file: std::path::PathBuf,
     },
     /// Export a case's thread to standard output.
     Export {
@@ -334,6 +349,10 @@ pub struct ServeArgs {
     /// a message claimed by a node that died once this has passed.
     #[arg(long, env = "BERAAD_MAIL_LEASE_SECS", default_value_t = 120)]
     mail_lease_secs: u32,
+    /// A listen address of its own for `/metrics`, without a token (e.g. 0.0.0.0:9090 in
+    /// a container, or a private interface): for Prometheus only, never for the public.
+    #[arg(long, env = "BERAAD_METRICS_ADDR")]
+    metrics_addr: Option<String>,
 }
 
 /// Caps and time-outs of the door (defaults: [`http::ServerLimits::default`]).
@@ -367,6 +386,12 @@ struct LimitArgs {
     /// Seconds open requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "BERAAD_SHUTDOWN_TIMEOUT_SECS", default_value_t = http::ServerLimits::default().shutdown_timeout.as_secs())]
     shutdown_timeout_secs: u64,
+    /// Seconds after SIGTERM during which the node serves on while `/readyz` answers
+    /// 503 and new WebSockets are refused, so that a balancer polling readiness moves
+    /// away first; then it stops accepting and closes WebSockets with 1012 (0: at once).
+    /// The process exits within this plus BERAAD_SHUTDOWN_TIMEOUT_SECS.
+    #[arg(long, env = "BERAAD_DRAIN_DELAY_SECS", default_value_t = http::ServerLimits::default().drain_delay.as_secs())]
+    drain_delay_secs: u64,
 }
 
 impl LimitArgs {
@@ -399,6 +424,9 @@ impl LimitArgs {
                 bail!("{name} must be at least 1");
             }
         }
+        if self.drain_delay_secs > 300 {
+            bail!("BERAAD_DRAIN_DELAY_SECS must be at most 300");
+        }
         Ok(http::ServerLimits {
             max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,
@@ -409,6 +437,7 @@ impl LimitArgs {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             socket_write_timeout: Duration::from_secs(self.socket_write_timeout_secs),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            drain_delay: Duration::from_secs(self.drain_delay_secs),
         })
     }
 }
@@ -500,6 +529,8 @@ pub async fn run() -> anyhow::Result<()> {
             println!("Database is up to date.");
             Ok(())
         }
+        Some(Command::Backup { file }) => backup(&db_url, &file).await,
+        Some(Command::Probe { bind, path }) => probe(&bind, &path).await,
         Some(Command::Demo) => {
             let store = open_store(&db_url, 4).await?;
             let summary = crate::demo::seed(&store).await?;
@@ -840,6 +871,80 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// `beraad probe`: one HTTP/1.0 GET of `path` on the node listening at `bind`, within
+/// two seconds; fine when the answer is 200.
+async fn probe(bind: &str, path: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut addr: std::net::SocketAddr = bind
+        .parse()
+        .with_context(|| format!("BERAAD_BIND / --bind must be host:port, got '{bind}'"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("--path must be a path such as /readyz");
+    }
+    let ask = async {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await?;
+        let mut answer = Vec::new();
+        tcp.take(64 * 1024).read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(2), ask)
+        .await
+        .map_err(|_| anyhow::anyhow!("{addr}{path} did not answer within 2 seconds"))?
+        .with_context(|| format!("cannot reach {addr}{path}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        println!("{path}: {status}");
+        Ok(())
+    } else {
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        bail!("{path}: {status} {body}")
+    }
+}
+
+/// `beraad backup FILE`: an online copy of a SQLite database; PostgreSQL is refused
+/// with the way to do it there.
+async fn backup(db_url: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    check_database_url(db_url)?;
+    if is_postgres_url(db_url) {
+        bail!(
+            "beraad backup copies a SQLite database; for PostgreSQL use pg_dump, e.g. \
+             pg_dump --format=custom --file=beraad.dump \"$BERAAD_DATABASE_URL\" \
+             (restore with pg_restore; see docs/operations.md)"
+        );
+    }
+    let source = crate::store::sqlite_file(db_url);
+    if source.is_empty() || !std::path::Path::new(source).is_file() {
+        bail!("there is no SQLite database at '{source}' (check BERAAD_DATABASE_URL)");
+    }
+    if file.exists() {
+        bail!(
+            "{} exists already; choose a new file name (a backup never overwrites)",
+            file.display()
+        );
+    }
+    // Neither migrate nor create anything: the copy is of the database as it is.
+    let store = Store::connect(db_url, 1)
+        .await
+        .context("cannot open the database (check BERAAD_DATABASE_URL)")?;
+    store
+        .backup_into(file)
+        .await
+        .with_context(|| format!("backup to {} failed", file.display()))?;
+    store.close().await?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!("Backup written to {} ({bytes} bytes).", file.display());
+    Ok(())
+}
+
 async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let bind: std::net::SocketAddr = args.bind.parse().with_context(|| {
         format!(
@@ -879,6 +984,18 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
         bail!(
             "BERAAD_METRICS_TOKEN / --metrics-token must not be empty (leave it unset to close /metrics)"
         );
+    }
+    let metrics_addr: Option<std::net::SocketAddr> = args
+        .metrics_addr
+        .as_deref()
+        .map(|a| {
+            a.parse().with_context(|| {
+                format!("BERAAD_METRICS_ADDR / --metrics-addr must be host:port, e.g. 127.0.0.1:9090, got '{a}'")
+            })
+        })
+        .transpose()?;
+    if metrics_addr == Some(bind) {
+        bail!("BERAAD_METRICS_ADDR must differ from BERAAD_BIND");
     }
     let rate_limits = crate::service::ratelimit::RateLimits::parse(&args.rate_limits)
         .map_err(|e| anyhow::anyhow!("BERAAD_RATE_LIMITS / --rate-limits: {e}"))?;
@@ -944,9 +1061,19 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
             metrics_token: args.metrics_token.clone(),
         }),
     };
-    let server = http::Server::bind(&bind.to_string(), state)
+    let metrics_listener = match metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (BERAAD_METRICS_ADDR)"))?,
+        ),
+        None => None,
+    };
+    let server = http::Server::bind(&bind.to_string(), state.clone())
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
+    let metrics_task = metrics_listener.map(|l| http::spawn_metrics_listener(l, state.clone()));
+    let pool_probe = http::spawn_pool_probe(service.clone());
     check_open_files(limits.max_connections);
     let mail_worker = match mailer {
         Some(m) => Some(crate::mail::spawn(service.clone(), m)),
@@ -968,6 +1095,10 @@ async fn serve(db_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     housekeeping.abort();
     if let Some(w) = mail_worker {
         w.abort();
+    }
+    pool_probe.abort();
+    if let Some(task) = metrics_task {
+        task.abort();
     }
     store.close().await?;
     Ok(())

@@ -19,6 +19,17 @@ pub const DB_QUERY_DURATION: &str = "beraad_db_query_duration_seconds";
 /// Time a write waits for its transaction: the SQLite writer gate and a pooled
 /// connection.
 pub const DB_WRITE_WAIT: &str = "beraad_db_write_wait_seconds";
+/// Time to get a pooled database connection, apart from any statement, by `for`:
+/// `write` (a write transaction's start) or `probe` (a connection taken and given back
+/// once a second, as a read would wait for one; with `outcome`).
+pub const DB_POOL_WAIT: &str = "beraad_db_pool_wait_seconds";
+/// Pooled database connections now, by `state` (`in_use`, `idle`).
+pub const DB_POOL_CONNECTIONS: &str = "beraad_db_pool_connections";
+/// The most connections the pool may open (BERAAD_DB_MAX_CONNECTIONS).
+pub const DB_POOL_MAX: &str = "beraad_db_pool_max_connections";
+/// Moderation queues now, by `municipality` (its slug) and `queue` (`held`, `flagged`;
+/// read at each scrape).
+pub const MODERATION_QUEUE: &str = "beraad_moderation_queue";
 /// Requests refused by a limit, by `limit` (`post`, `reply`, `weighing`, `flag`,
 /// `login_address`, `login_node`, `login_account`).
 pub const RATE_LIMITED: &str = "beraad_rate_limited_total";
@@ -50,8 +61,12 @@ pub const RESYNCS: &str = "beraad_resyncs_total";
 pub const MAIL: &str = "beraad_mail_total";
 
 /// Every metric of this node.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 21] = [
     MAIL,
+    DB_POOL_WAIT,
+    DB_POOL_CONNECTIONS,
+    DB_POOL_MAX,
+    MODERATION_QUEUE,
     DELIVERY_LAG,
     REDIS_PUBLISH_DURATION,
     REDIS_CONNECTS,
@@ -112,6 +127,23 @@ fn describe() {
         DB_WRITE_WAIT,
         Unit::Seconds,
         "Time a write waited for its transaction (writer gate and pool)."
+    );
+    describe_histogram!(
+        DB_POOL_WAIT,
+        Unit::Seconds,
+        "Time to get a pooled database connection, apart from statements, by for (write, probe)."
+    );
+    describe_gauge!(
+        DB_POOL_CONNECTIONS,
+        "Pooled database connections, by state (in_use, idle)."
+    );
+    describe_gauge!(
+        DB_POOL_MAX,
+        "The most connections the database pool may open."
+    );
+    describe_gauge!(
+        MODERATION_QUEUE,
+        "Moderation queue sizes, by municipality and queue (held, flagged)."
     );
     describe_counter!(
         RATE_LIMITED,

@@ -26,9 +26,11 @@ export function showState(el, name, key) {
 /**
  * Follows a topic over `/api/v1/ws`: sends `subscription()` on every (re)connect, hands
  * each message to `onMessage(msg, socket)`, shows the state on `stateEl` (if any) and
- * reconnects with jittered exponential backoff (from 1 s, doubling up to 30 s; spread
- * over 4 s more after a server restart, close code 1012 or 1001), unless `onMessage` set
- * the state to `offline` before closing.
+ * reconnects with jittered exponential backoff (from 1 s, doubling up to 30 s), unless
+ * `onMessage` set the state to `offline` before closing. A node that shuts down (close
+ * code 1012, `service_restart`) is no failure: the script reconnects within 0.2–1.7 s
+ * (another node behind the balancer takes it) and resumes from its last event, since
+ * `subscription()` is asked again on every connect.
  */
 export function follow({ stateEl = null, subscription, onMessage }) {
   if (!("WebSocket" in window)) return;
@@ -66,9 +68,15 @@ export function follow({ stateEl = null, subscription, onMessage }) {
         return;
       }
       showState(stateEl, "reconnecting", "reconnecting");
-      // A server that restarts (1012) or goes away (1001) closes every socket at once:
-      // spread those reconnects over a few seconds so they do not arrive all together.
-      const spread = event.code === 1012 || event.code === 1001 ? 4000 : 500;
+      // A node that drains (1012) closes every socket at once while the other nodes are
+      // up: come back promptly, spread over 1.5 s so that the sockets do not all arrive
+      // in the same instant, and keep the backoff for real failures.
+      if (event.code === 1012) {
+        window.setTimeout(connect, 200 + Math.random() * 1500);
+        return;
+      }
+      // A server that went away (1001) may be one node alone: spread over a few seconds.
+      const spread = event.code === 1001 ? 4000 : 500;
       window.setTimeout(connect, retry + Math.random() * spread);
       retry = Math.min(retry * 2, 30000);
     });

@@ -235,6 +235,42 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
+/// The router of the metrics listener (`BERAAD_METRICS_ADDR`): `GET /metrics` without a
+/// token, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    // The recorder must exist before anything records.
+    let _ = crate::metrics::handle();
+    Router::new()
+        .route("/metrics", get(routes::health::metrics_open))
+        .fallback(|| async { ApiError::not_found().into_response() })
+        .with_state(state)
+}
+
+/// Serves [`metrics_router`] on `listener` until the process ends.
+pub fn spawn_metrics_listener(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, metrics_router(state)).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    })
+}
+
+/// Measures the database pool's wait once a second until the process ends
+/// (`Store::probe_pool_wait`).
+pub fn spawn_pool_probe(service: Arc<Service>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            service.store.probe_pool_wait().await;
+        }
+    })
+}
+
 /// Runs housekeeping every `every` until the process ends.
 pub fn spawn_housekeeping(service: Arc<Service>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -1,15 +1,16 @@
 //! The listening side of the HTTP door: accepts TCP connections under caps (in all, and
 //! per client address), serves each with hyper's HTTP/1 connection under a header-read
 //! and a request time-out, counts WebSockets per session and per address for
-//! `http::ws`, and drains on shutdown (stop accepting, close every WebSocket with 1012,
-//! let open requests finish, give up after the shutdown time-out). It knows the router
+//! `http::ws`, and drains on shutdown (not ready at once; after the drain delay stop
+//! accepting, close every WebSocket with 1012, let open requests finish, give up after
+//! the shutdown time-out). It knows the router
 //! only as a tower service; no route or rule lives here.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,6 +68,11 @@ pub struct ServerLimits {
     /// On SIGTERM or Ctrl-C: how long open requests and WebSocket goodbyes may take before
     /// the remaining connections are dropped.
     pub shutdown_timeout: Duration,
+    /// On SIGTERM or Ctrl-C: how long the node goes on serving as before, except that
+    /// `/readyz` answers 503 and new WebSockets are refused, before it closes its listener
+    /// and its WebSockets; so a balancer that polls readiness stops sending here first.
+    /// Zero (the default) closes at once.
+    pub drain_delay: Duration,
 }
 
 impl Default for ServerLimits {
@@ -81,6 +87,7 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(30),
             socket_write_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -142,7 +149,11 @@ pub struct Door {
     by_address: Counts<AddressKey>,
     sockets_by_session: Counts<i64>,
     sockets_by_address: Counts<AddressKey>,
-    draining: watch::Sender<bool>,
+    /// Set at the shutdown signal: not ready, no new WebSockets.
+    draining: AtomicBool,
+    /// Turned `true` after the drain delay: WebSockets close with 1012, connections
+    /// finish their request and close.
+    closing: watch::Sender<bool>,
 }
 
 /// Why a connection or a socket was refused.
@@ -168,7 +179,8 @@ impl Door {
             by_address: Counts::new(),
             sockets_by_session: Counts::new(),
             sockets_by_address: Counts::new(),
-            draining: watch::channel(false).0,
+            draining: AtomicBool::new(false),
+            closing: watch::channel(false).0,
         })
     }
 
@@ -182,14 +194,16 @@ impl Door {
         self.open.load(Ordering::Acquire)
     }
 
-    /// Whether the node is shutting down.
+    /// Whether the node is shutting down (from the signal on): not ready, and refusing
+    /// new WebSockets.
     pub fn is_draining(&self) -> bool {
-        *self.draining.borrow()
+        self.draining.load(Ordering::Acquire)
     }
 
-    /// A receiver that turns `true` when the node starts shutting down.
+    /// A receiver that turns `true` when the node closes its connections (the drain
+    /// delay after the signal).
     pub fn drain_signal(&self) -> watch::Receiver<bool> {
-        self.draining.subscribe()
+        self.closing.subscribe()
     }
 
     /// Admits a new TCP connection from `peer`, or says why not.
@@ -256,15 +270,27 @@ impl Door {
         })
     }
 
-    /// Signals every connection to finish, then waits until all are closed or the
-    /// shutdown time-out passes.
-    async fn drain(&self) {
-        self.draining.send_replace(true);
-        let open = self.open_connections();
+    /// Starts the drain: `/readyz` answers 503 and new WebSockets are refused.
+    fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
         tracing::info!(
-            connections = open,
+            drain_delay_secs = self.limits.drain_delay.as_secs_f64(),
+            "shutting down: not ready; closing after the drain delay"
+        );
+    }
+
+    /// Closes every WebSocket with 1012 and every connection after its request.
+    fn close_all(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.closing.send_replace(true);
+        tracing::info!(
+            connections = self.open_connections(),
             "shutting down: WebSockets closed with 1012, open requests finishing"
         );
+    }
+
+    /// Waits until every connection is closed or the shutdown time-out passes.
+    async fn wait_closed(&self) {
         let deadline = tokio::time::Instant::now() + self.limits.shutdown_timeout;
         loop {
             let mut closed = pin!(self.all_closed.notified());
@@ -367,9 +393,10 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes; then stops accepting, closes every WebSocket
-    /// with 1012, lets open requests finish and returns once every connection is closed
-    /// or the shutdown time-out has passed.
+    /// Serves until `shutdown` completes; then drains: `/readyz` answers 503 and new
+    /// WebSockets are refused; after `drain_delay` it stops accepting, closes every
+    /// WebSocket with 1012, lets open requests finish, and returns once every connection
+    /// is closed or the shutdown time-out has passed.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -379,6 +406,12 @@ impl Server {
             app,
             door,
         } = self;
+        let door_for_signal = door.clone();
+        let shutdown = async move {
+            shutdown.await;
+            door_for_signal.start_draining();
+            tokio::time::sleep(door_for_signal.limits.drain_delay).await;
+        };
         let mut shutdown = pin!(shutdown);
         loop {
             let (tcp, peer) = tokio::select! {
@@ -399,8 +432,10 @@ impl Server {
                 Err(refusal) => refuse(tcp, refusal),
             }
         }
+        // The drain started `drain_delay` ago; from now on connections are refused.
         drop(listener);
-        door.drain().await;
+        door.close_all();
+        door.wait_closed().await;
         Ok(())
     }
 }

@@ -472,6 +472,12 @@ impl Service {
         Ok(moderation::held_total(self.store.db()).await?)
     }
 
+    /// The moderation queues of every municipality: `(slug, held, flagged)`. For the
+    /// operator's metrics only (no actor: it names no post and no person).
+    pub async fn queue_sizes(&self) -> Result<Vec<(String, u64, u64)>> {
+        Ok(moderation::queue_sizes(self.store.db()).await?)
+    }
+
     /// Recently handled items, newest first.
     pub async fn handled(
         &self,

@@ -180,6 +180,29 @@ impl Store {
         })
     }
 
+    /// Writes a consistent copy of the whole SQLite database to `file` (which must not
+    /// exist) while the database stays in use: `VACUUM INTO` reads in one transaction,
+    /// so the copy holds every write committed before it began and none after, and is
+    /// compacted. On PostgreSQL there is nothing to do here: `pg_dump` is the tool.
+    pub async fn backup_into(&self, file: &std::path::Path) -> Result<(), DbErr> {
+        if self.engine != Engine::Sqlite {
+            return Err(DbErr::Custom(
+                "backup_into is for SQLite; use pg_dump".into(),
+            ));
+        }
+        let file = file
+            .to_str()
+            .ok_or_else(|| DbErr::Custom("the backup file name is not UTF-8".into()))?;
+        self.db
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "VACUUM INTO ?",
+                [file.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Applies every pending migration; returns how many ran.
     pub async fn migrate(&self) -> Result<usize, DbErr> {
         let pending = Migrator::get_pending_migrations(&self.db).await?.len();
@@ -191,6 +214,46 @@ impl Store {
             tracing::info!(names = named, "per-case display names given");
         }
         Ok(pending)
+    }
+
+    /// The pool now: `(in use, idle, most allowed)` connections.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let (size, idle, max) = match self.engine {
+            Engine::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+            Engine::Sqlite => {
+                let p = self.db.get_sqlite_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (size.saturating_sub(idle), idle, max)
+    }
+
+    /// Takes a connection from the pool and gives it back at once, running no statement
+    /// of ours, and records how long that took as the pool wait of a read (`for="probe"`;
+    /// a request waits as long for its connection). Up to the acquire time-out.
+    pub async fn probe_pool_wait(&self) {
+        let started = std::time::Instant::now();
+        let taken = match self.engine {
+            Engine::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                tokio::time::timeout(ACQUIRE_TIMEOUT, pool.acquire())
+                    .await
+                    .is_ok_and(|c| c.is_ok())
+            }
+            Engine::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                tokio::time::timeout(ACQUIRE_TIMEOUT, pool.acquire())
+                    .await
+                    .is_ok_and(|c| c.is_ok())
+            }
+        };
+        let outcome = if taken { "ok" } else { "error" };
+        metrics::histogram!(crate::metrics::DB_POOL_WAIT, "for" => "probe", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
     }
 
     /// The connection for reads outside a transaction.
@@ -214,7 +277,11 @@ impl Store {
             ),
             None => None,
         };
+        let pooling = std::time::Instant::now();
         let txn = self.db.begin().await;
+        let outcome = if txn.is_ok() { "ok" } else { "error" };
+        metrics::histogram!(crate::metrics::DB_POOL_WAIT, "for" => "write", "outcome" => outcome)
+            .record(pooling.elapsed().as_secs_f64());
         metrics::histogram!(crate::metrics::DB_WRITE_WAIT).record(waiting.elapsed().as_secs_f64());
         note_write(&self.write_failed_at, &txn);
         Ok(WriteTx {
@@ -245,14 +312,20 @@ impl Store {
     }
 }
 
-fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
+/// The file of a `sqlite:` URL (empty for none or `:memory:`).
+pub fn sqlite_file(url: &str) -> &str {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    if path == ":memory:" { "" } else { path }
+}
+
+fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
+    let path = sqlite_file(url);
+    if path.is_empty() {
         return Ok(());
     }
     if let Some(parent) = std::path::Path::new(path).parent()

@@ -110,6 +110,20 @@ pub async fn action_counts<C: ConnectionTrait>(
         .await
 }
 
+/// `(slug, pending, flagged)` of every municipality, by slug (for the metrics).
+pub async fn queue_sizes<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, u64, u64)>, DbErr> {
+    let municipalities = super::entities::municipality::Entity::find()
+        .order_by_asc(super::entities::municipality::Column::Slug)
+        .all(db)
+        .await?;
+    let mut sizes = Vec::with_capacity(municipalities.len());
+    for m in municipalities {
+        let (pending, flagged) = counts(db, m.id).await?;
+        sizes.push((m.slug, pending, flagged));
+    }
+    Ok(sizes)
+}
+
 /// Posts held for a moderator, in every municipality (for the metrics).
 pub async fn held_total<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     post::Entity::find()

@@ -347,3 +347,94 @@ async fn operator_commands_work_end_to_end() {
         text(&out.stderr)
     );
 }
+
+/// `beraad backup` copies a SQLite database while a node serves it, and the copy, put in
+/// place of the database, serves the same discussion; it never overwrites a file, and on
+/// PostgreSQL it says to use pg_dump and fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_copies_a_serving_sqlite_database_and_the_copy_restores() {
+    use crate::multinode::{free_port, open_demo_case, panelist, start_beraad, wait_until_ready};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}/live/beraad.db", dir.path().display());
+    let port = free_port();
+    let node = start_beraad(&db, None, port, true);
+    wait_until_ready(&format!("http://127.0.0.1:{port}"), "beraad").await;
+    let resident = panelist(port, "UTRE-CHTP-ANEL2").await;
+    let (case, root, _) = open_demo_case(&resident).await;
+    let (status, posted) = resident
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            serde_json::json!({"parent_id": root, "body": "Geschreven vóór de back-up."}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{posted}");
+
+    // While the node serves.
+    let file = dir.path().join("beraad-backup.db");
+    let file_arg = file.display().to_string();
+    let out = beraad(&db, &["backup", &file_arg], None, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Backup written"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Written after the backup: not in it.
+    let (_, later) = resident
+        .post(
+            &format!("/api/v1/cases/{case}/posts"),
+            serde_json::json!({"parent_id": root, "body": "Geschreven na de back-up."}),
+        )
+        .await;
+    let again = beraad(&db, &["backup", &file_arg], None, &[]);
+    assert!(!again.status.success(), "a backup never overwrites");
+    assert!(
+        text(&again.stderr).contains("exists already"),
+        "{}",
+        text(&again.stderr)
+    );
+    drop(node);
+
+    // Restore: the copy becomes the database of a new node.
+    let restored_dir = dir.path().join("restored");
+    std::fs::create_dir(&restored_dir).expect("mkdir");
+    std::fs::copy(&file, restored_dir.join("beraad.db")).expect("copy");
+    let restored = format!("sqlite://{}/beraad.db", restored_dir.display());
+    let port = free_port();
+    let _node = start_beraad(&restored, None, port, false);
+    wait_until_ready(&format!("http://127.0.0.1:{port}"), "restored beraad").await;
+    let resident = panelist(port, "UTRE-CHTP-ANEL2").await;
+    let (status, kept) = resident
+        .get(&format!("/api/v1/posts/{}", posted["id"]))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{kept}");
+    assert_eq!(kept["body"], "Geschreven vóór de back-up.");
+    let (status, _) = resident
+        .get(&format!("/api/v1/posts/{}", later["id"]))
+        .await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::NOT_FOUND,
+        "written after the backup"
+    );
+
+    let out = beraad(
+        "postgres://postgres@127.0.0.1:5432/beraad",
+        &["backup", &dir.path().join("pg.db").display().to_string()],
+        None,
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("pg_dump"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = beraad(
+        &format!("sqlite://{}/nothing-here.db", dir.path().display()),
+        &["backup", &dir.path().join("x.db").display().to_string()],
+        None,
+        &[],
+    );
+    assert!(!out.status.success(), "no database, no backup");
+}

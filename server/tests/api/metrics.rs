@@ -1,6 +1,7 @@
 //! `/metrics` after real traffic: requests by route and status with latency
-//! histograms, database statement and write-wait times, refusals by limit and the live
-//! layer's gauges, in Prometheus' text format for the holder of the token.
+//! histograms, database statement, write-wait and pool-wait times, the pool's
+//! connections, refusals by limit, the moderation queues and the live layer's gauges, in
+//! Prometheus' text format for the holder of the token.
 
 use beraad::service::ServiceSettings;
 use reqwest::StatusCode;
@@ -9,7 +10,7 @@ use serde_json::json;
 use crate::helpers::{Engine, spawn_app_with_http};
 
 /// The value of the first sample of `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+pub fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| l.split(['{', ' ']).next().is_some_and(|n| n == name))
@@ -137,6 +138,43 @@ async fn metrics_show_requests_latency_database_and_refusals() {
     );
     assert!(
         sample(&text, "beraad_posts_held", &[]).is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // The held reaction is in its municipality's queue; nothing is flagged there.
+    assert_eq!(
+        sample(
+            &text,
+            "beraad_moderation_queue",
+            &["municipality=\"utrecht\"", "queue=\"held\""]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "beraad_moderation_queue",
+            &["municipality=\"utrecht\"", "queue=\"flagged\""]
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    // The pool's wait is measured apart from the statements: at every write's start.
+    assert!(
+        sample(
+            &text,
+            "beraad_db_pool_wait_seconds_count",
+            &["for=\"write\"", "outcome=\"ok\""]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "beraad_db_pool_max_connections", &[]).is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "beraad_db_pool_connections", &["state=\"idle\""]).is_some(),
         "{text}"
     );
     assert!(text.contains("# HELP beraad_http_requests_total"), "{text}");

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::{Client, Ws, create_pg_database, drop_pg_database};
+use crate::metrics::sample;
 
 /// A child process killed when dropped.
 pub struct Proc(pub Child);
@@ -27,7 +28,7 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn start_redis(port: u16) -> Proc {
+pub fn start_redis(port: u16) -> Proc {
     let child = Command::new("redis-server")
         .args([
             "--port",
@@ -60,7 +61,7 @@ pub async fn wait_until_ready(base: &str, what: &str) {
     }
 }
 
-async fn wait_for_redis(port: u16) {
+pub async fn wait_for_redis(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -430,10 +431,28 @@ async fn a_suspension_on_one_node_closes_the_panelist_s_socket_on_another() {
     );
 }
 
+/// The metrics of the node at `port`, with the test's token.
+async fn scrape(port: u16) -> String {
+    let r = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    r.text().await.expect("text")
+}
+
+const METRICS_TOKEN: &str = "multinode-metrics";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_the_sweep() {
     // A sweep every ten minutes: within this test only Redis can carry a ring.
-    let mut nodes = TwoNodes::start(&[("BERAAD_SWEEP_INTERVAL_MS", "600000")]).await;
+    let mut nodes = TwoNodes::start(&[
+        ("BERAAD_SWEEP_INTERVAL_MS", "600000"),
+        ("BERAAD_METRICS_TOKEN", METRICS_TOKEN),
+    ])
+    .await;
     let (port_a, port_b) = (nodes.port_a, nodes.port_b);
     let poster = panelist(port_a, "UTRE-CHTP-ANEL2").await;
     let (case, root, start) = open_demo_case(&poster).await;
@@ -454,11 +473,37 @@ async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_th
     )
     .await
     .expect("delivered through Redis");
-    // 2. Without Redis, and with the sweep far away, nothing reaches B.
+    // The round trip to Redis is counted on A, B's one subscription on B.
+    let on_a = scrape(port_a).await;
+    let published = |text: &str| {
+        sample(
+            text,
+            "beraad_redis_publish_duration_seconds_count",
+            &["outcome=\"ok\""],
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(published(&on_a) >= 1.0, "{on_a}");
+    let subscribes = |text: &str| {
+        sample(
+            text,
+            "beraad_redis_connects_total",
+            &["connection=\"subscribe\""],
+        )
+        .unwrap_or(0.0)
+    };
+    let on_b = scrape(port_b).await;
+    assert_eq!(subscribes(&on_b), 1.0, "{on_b}");
+    assert_eq!(sample(&on_b, "beraad_redis_subscribed", &[]), Some(1.0));
+    // 2. Without Redis, and with the sweep far away, nothing reaches B; B says so.
     nodes.stop_redis();
     tokio::time::sleep(Duration::from_millis(300)).await;
     poster.post(&url, post(1)).await;
     ws.quiet(2000).await;
+    assert_eq!(
+        sample(&scrape(port_b).await, "beraad_redis_subscribed", &[]),
+        Some(0.0)
+    );
     // 3. Redis returns: the bus reconnects, rings every room, and B catches up.
     nodes.start_redis().await;
     tokio::time::timeout(
@@ -468,4 +513,18 @@ async fn delivery_between_nodes_goes_through_redis_and_its_reconnect_not_only_th
     .await
     .expect("caught up after the bus reconnected");
     assert_eq!(seen, vec![start + 1, start + 2]);
+    let on_b = scrape(port_b).await;
+    assert_eq!(subscribes(&on_b), 2.0, "the reconnect is counted: {on_b}");
+    assert_eq!(sample(&on_b, "beraad_redis_subscribed", &[]), Some(1.0));
+    // A's publishing connection comes back too: a post after the restart reaches B
+    // through Redis, and A counts it.
+    poster.post(&url, post(2)).await;
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        collect_until(&mut ws, start + 3, &mut seen),
+    )
+    .await
+    .expect("delivered through Redis after its restart");
+    let after = scrape(port_a).await;
+    assert!(published(&after) >= 2.0, "{after}");
 }

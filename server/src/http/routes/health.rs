@@ -2,6 +2,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::server::OpenConnection;
 
 /// The answer of `/healthz`.
 #[derive(Serialize, ToSchema)]
@@ -25,7 +27,8 @@ pub struct Liveness {
 #[schema(examples(json!({"status": "ok", "database": "ok", "bus": "in-process"})))]
 pub struct Readiness {
     /// `ok`, `degraded` (ready, but Redis is away: other nodes' events arrive by the
-    /// once-a-second sweep) or `unavailable` (not ready).
+    /// once-a-second sweep), `unavailable` (not ready) or `draining` (not ready: the node
+    /// is shutting down after SIGTERM; see docs/protocol.md).
     pub status: &'static str,
     /// `ok`, `unreachable` (no answer within the budget) or `not_writable` (a write
     /// failed for want of a writable database in the last seconds).
@@ -54,13 +57,18 @@ const WRITE_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs
 /// Redis is reported but does not decide readiness: without it every node still serves
 /// its own clients, and the sweep of log heads delivers across nodes within a second;
 /// failing readiness on Redis would make a balancer drain every node at once. Answers
-/// within a second whatever the database does.
+/// within a second whatever the database does. From SIGTERM on the node is `draining`
+/// and not ready, so that balancers send new clients elsewhere.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
     responses(
         (status = 200, description = "Ready", body = Readiness),
-        (status = 503, description = "Not ready: the database does not answer or cannot write", body = Readiness),
+        (status = 503, description = "Not ready: the database does not answer or cannot write, or the node is shutting down", body = Readiness),
     ))]
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn readyz(
+    State(state): State<AppState>,
+    connection: Option<Extension<OpenConnection>>,
+) -> impl IntoResponse {
+    let draining = connection.is_some_and(|Extension(c)| c.door().is_draining());
     let store = &state.service.store;
     let database = match tokio::time::timeout(READY_BUDGET, store.ping()).await {
         Ok(Ok(())) => "ok",
@@ -83,13 +91,15 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Some(r) if r.is_connected() => "ok",
         Some(_) => "degraded",
     };
-    let ready = database == "ok";
+    let ready = database == "ok" && !draining;
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let overall = if !ready {
+    let overall = if draining {
+        "draining"
+    } else if !ready {
         "unavailable"
     } else if bus == "degraded" {
         "degraded"
@@ -113,6 +123,12 @@ fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|sent| bool::from(sent.trim().as_bytes().ct_eq(token.as_bytes())))
+}
+
+/// The metrics at `BERAAD_METRICS_ADDR`, a listener of their own on an address only the
+/// monitoring reaches: no token.
+pub async fn metrics_open(State(state): State<AppState>) -> Response {
+    exposition(&state).await
 }
 
 /// Prometheus metrics of this node, for the holder of `BERAAD_METRICS_TOKEN`.
@@ -140,6 +156,15 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return resp;
     }
+    exposition(&state).await
+}
+
+/// The Prometheus text of this node, with the gauges read now: the live layer's counts,
+/// the database pool, and the moderation queues (read from the database within the
+/// readiness budget: a database that does not answer leaves the last values standing
+/// rather than hang the scrape). Served at `/metrics` behind the token, and at
+/// `BERAAD_METRICS_ADDR` without one.
+pub async fn exposition(state: &AppState) -> Response {
     if let Some(hub) = &state.hub {
         use crate::metrics::{DELIVERIES, EVENTS, RESYNCS, ROOMS, WS_CONNECTIONS};
         let s = &hub.stats;
@@ -149,11 +174,24 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         metrics::counter!(DELIVERIES).absolute(s.deliveries.load(Relaxed));
         metrics::counter!(RESYNCS).absolute(s.resyncs.load(Relaxed));
     }
-    // Held posts are read from the database, within the readiness budget: a database
-    // that does not answer leaves the last value standing rather than hang the scrape.
+    let (in_use, idle, max) = state.service.store.pool_state();
+    metrics::gauge!(crate::metrics::DB_POOL_CONNECTIONS, "state" => "in_use")
+        .set(f64::from(in_use));
+    metrics::gauge!(crate::metrics::DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(idle));
+    metrics::gauge!(crate::metrics::DB_POOL_MAX).set(f64::from(max));
     let held = tokio::time::timeout(READY_BUDGET, state.service.held_posts_total()).await;
     if let Ok(Ok(n)) = held {
         metrics::gauge!(crate::metrics::POSTS_HELD).set(n as f64);
+    }
+    let queues = tokio::time::timeout(READY_BUDGET, state.service.queue_sizes()).await;
+    if let Ok(Ok(queues)) = queues {
+        use crate::metrics::MODERATION_QUEUE;
+        for (slug, held, flagged) in queues {
+            metrics::gauge!(MODERATION_QUEUE, "municipality" => slug.clone(), "queue" => "held")
+                .set(held as f64);
+            metrics::gauge!(MODERATION_QUEUE, "municipality" => slug, "queue" => "flagged")
+                .set(flagged as f64);
+        }
     }
     let out = crate::metrics::render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
