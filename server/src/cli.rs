@@ -64,6 +64,10 @@ pub enum LogFormat {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; the server's settings are the large variant"
+)]
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
