@@ -95,8 +95,9 @@ fn actor_of(v: &Viewer) -> Result<&crate::service::policy::Actor, Response> {
     clippy::result_large_err,
     reason = "the refusal is the page's whole answer, returned at once"
 )]
-fn audit_ctx(v: &Viewer) -> Result<AuditContext, Response> {
-    actor_of(v).map(|a| AuditContext::new(a, v.ip))
+/// The staff member acting and the audit context of their request, or the refusal page.
+fn acting(v: &Viewer) -> Result<(&crate::service::policy::Actor, AuditContext), Response> {
+    actor_of(v).map(|a| (a, AuditContext::new(a, v.ip)))
 }
 
 fn need_admin() -> Error {
@@ -1098,9 +1099,9 @@ pub async fn new_case(
         )
         .await;
     };
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     match state
         .service
@@ -1169,9 +1170,9 @@ pub async fn edit_case(
     Path(id): Path<i64>,
     SessionForm { viewer: v, form }: SessionForm<Vec<(String, String)>>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let case = match state.service.case_for_editing(actor, id).await {
         Ok(c) => c,
@@ -1268,9 +1269,9 @@ pub async fn move_closing(
     Path(id): Path<i64>,
     SessionForm { viewer: v, form }: SessionForm<ClosingForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let mut extras = EditorExtras {
         closing_value: Some(form.closes_at.clone()),
@@ -1320,9 +1321,9 @@ pub async fn schedule_case(
     Path(id): Path<i64>,
     SessionForm { viewer: v, form }: SessionForm<ScheduleForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let mut extras = EditorExtras {
         schedule_values: Some((form.opens_at.clone(), form.closes_at.clone())),
@@ -1365,9 +1366,9 @@ pub async fn schedule_case(
 /// Opens (`Some`, with the confirmation of findings) or closes (`None`) a case now,
 /// back to the editor with a confirmation or the reason it could not.
 async fn transition(state: &AppState, v: &Viewer, id: i64, open: Option<OpenCase>) -> Response {
-    let (actor, ctx) = match (actor_of(v), audit_ctx(v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let opening = open.is_some();
     let result = match open {
@@ -1517,9 +1518,9 @@ pub async fn add_panel(
     State(state): State<AppState>,
     SessionForm { viewer: v, form }: SessionForm<PanelForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     match state
         .service
@@ -1568,9 +1569,9 @@ pub async fn invites(
     Path(slug): Path<String>,
     SessionForm { viewer: v, form }: SessionForm<InviteForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let failed = |message: String| PanelsExtras {
         invite_slug: slug.clone(),
@@ -1804,9 +1805,9 @@ pub async fn add_person(
     State(state): State<AppState>,
     SessionForm { viewer: v, form }: SessionForm<PersonForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let mut extras = PeopleExtras {
         email: form.email.clone(),
@@ -1908,9 +1909,9 @@ pub async fn revoke_role(
     Path(id): Path<i64>,
     SessionForm { viewer: v, form }: SessionForm<RevokeForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let Some(role) = Role::parse(&form.role) else {
         return v.fail(Error::bad_request(
@@ -1953,9 +1954,9 @@ pub async fn withdraw_invitation(
     Path(id): Path<i64>,
     SessionForm { viewer: v, form }: SessionForm<WithdrawForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     match state
         .service
@@ -2044,9 +2045,9 @@ pub async fn save_contact(
     State(state): State<AppState>,
     SessionForm { viewer: v, form }: SessionForm<ContactForm>,
 ) -> Response {
-    let (actor, ctx) = match (actor_of(&v), audit_ctx(&v)) {
-        (Ok(a), Ok(c)) => (a, c),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (actor, ctx) = match acting(&v) {
+        Ok(found) => found,
+        Err(r) => return r,
     };
     let input = ContactInput {
         phone: Some(form.phone.clone()),
